@@ -1,0 +1,116 @@
+"""BM25 over jieba tokens of the Simplified text.
+
+bm25s' own tokenizer treats a run of Chinese characters as one token, so Chinese scores
+would silently be zero: documents and queries are tokenized here, the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+_TOKEN_OK = re.compile(r"[\w\u4e00-\u9fff]")
+# Words that say "this is a question" rather than what it is about.
+STOPWORDS = frozenset(
+    "的 了 和 与 及 是 在 有 为 对 中 把 被 将 等 也 都 就 而 或 之 其 这 那 个 各 我们 "
+    "什么 多少 怎么 如何 是否 吗 呢 请问 请 问 一下 提出 提到 情况 谁 称 按 据 叫 共 "
+    "一文 报道 什么样 怎样 意思 指 分别 其中 又 要 the a an of in on to for is are was what "
+    "which how many much did does do".split()
+)
+# Interrogatives such as 哪条, 哪几个, 第几名, 几项: open-ended, so not matched literally.
+_INTERROGATIVE = re.compile(r"^(?:哪|第几|几)")
+
+
+@lru_cache(maxsize=1)
+def _jieba():  # type: ignore[no-untyped-def]
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def tokenize(text: str) -> list[str]:
+    """Search-mode jieba tokens, lowercased, without punctuation and question words."""
+    tokens = _jieba().cut_for_search(text.lower())
+    return [
+        t
+        for t in (t.strip() for t in tokens)
+        if t and _TOKEN_OK.search(t) and t not in STOPWORDS and not _INTERROGATIVE.match(t)
+    ]
+
+
+class BM25Index:
+    """A bm25s index whose rows line up with a list of chunk ids."""
+
+    def __init__(self, retriever: object, ids: list[str]) -> None:
+        self._retriever = retriever
+        self.ids = ids
+        self._vocab: dict[str, int] = getattr(retriever, "vocab_dict", {}) or {}
+        scores = getattr(retriever, "scores", None) or {}
+        indptr = np.asarray(scores.get("indptr", np.zeros(1)))
+        self._df = np.diff(indptr)
+        self._n = max(int(scores.get("num_docs", len(ids))), 1)
+
+    def idf(self, token: str) -> float:
+        """Inverse document frequency; a token the corpus never uses gets the highest value."""
+        tid = self._vocab.get(token)
+        df = int(self._df[tid]) if tid is not None and tid < len(self._df) else 0
+        return float(np.log(1 + (self._n - df + 0.5) / (df + 0.5)))
+
+    def coverage(self, q_tokens: list[str], text_tokens: set[str], text: str = "") -> float:
+        """IDF-weighted share of the question's distinct terms that a text contains.
+
+        A term also counts when it occurs inside the text as characters: jieba cuts the same
+        characters differently in different contexts (地铁线 / 地铁线路).
+        """
+        terms = set(q_tokens)
+        total = sum(self.idf(t) for t in terms)
+        if total == 0:
+            return 0.0
+        found = (t for t in terms if t in text_tokens or (len(t) > 1 and t in text))
+        return sum(self.idf(t) for t in found) / total
+
+    @classmethod
+    def build(cls, ids: list[str], texts: list[str]) -> BM25Index:
+        import bm25s
+
+        retriever = bm25s.BM25()
+        corpus = [tokenize(t) or ["∅"] for t in texts]
+        retriever.index(corpus, show_progress=False)
+        return cls(retriever, ids)
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self._retriever.save(str(folder), show_progress=False)  # type: ignore[attr-defined]
+        (folder / "ids.txt").write_text("\n".join(self.ids), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> BM25Index:
+        import bm25s
+
+        retriever = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0)
+        ids = (folder / "ids.txt").read_text(encoding="utf-8").split("\n")
+        return cls(retriever, ids)
+
+    def search(
+        self, query: str, k: int, allowed: np.ndarray | None = None
+    ) -> list[tuple[str, float]]:
+        """Top-k (chunk id, score) with score > 0; `allowed` is a 0/1 mask over rows."""
+        tokens = [t for t in tokenize(query) if t in self._vocab]
+        if not tokens or not self.ids:
+            return []
+        k = min(k, len(self.ids))
+        docs, scores = self._retriever.retrieve(  # type: ignore[attr-defined]
+            [tokens],
+            k=k,
+            show_progress=False,
+            weight_mask=None if allowed is None else allowed.astype(np.float32),
+        )
+        return [
+            (self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0
+        ]

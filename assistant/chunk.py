@@ -1,0 +1,172 @@
+"""Chunking for Chinese reports: the document's own structure first, then sentence ends.
+
+A chunk is a contiguous span of the cleaned document, so its offsets point at exactly the
+text a user sees; it never ends inside a sentence (and so never inside a number).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from assistant.config import ChunkConfig
+from assistant.models import SECTION_SEP, Chunk, Document
+from assistant.textnorm import for_search
+
+_CN_NUM = "一二三四五六七八九十"
+# (level, pattern) for lines that open a section; checked in order.
+HEADING_RULES: tuple[tuple[int, re.Pattern[str]], ...] = (
+    (1, re.compile(rf"^[{_CN_NUM}]+、")),
+    (1, re.compile(r"^答卷\s*\d+\s*$")),
+    # The opening bracket may be the character a mojibake repair could not recover.
+    (2, re.compile(rf"^[((]?[{_CN_NUM}]+[))]")),
+    (3, re.compile(r"^\d{1,2}[.、](?!\d)")),
+)
+_SENTENCE_END = re.compile(r"[。!?;！？；]+[”’」』)）]*")
+HEADLINE_MAX = 30
+SUBHEAD_MAX = 12
+HEADING_LABEL_MAX = 30
+_NO_HEADLINE_END = tuple("。!?;:,、,！？；：，")
+
+
+@dataclass
+class _Line:
+    start: int
+    end: int
+    text: str
+
+
+@dataclass
+class _Piece:
+    """A sentence (or a heading-only line) with the section it sits in."""
+
+    start: int
+    end: int
+    section: tuple[str, ...]
+    heading: bool = False  # the whole line is a heading: it belongs with what follows
+
+
+def heading_level(line: str, next_line: str | None) -> int | None:
+    for level, pattern in HEADING_RULES:
+        if pattern.match(line):
+            return level
+    if next_line is None or len(next_line) <= len(line):
+        return None
+    if len(line) <= HEADLINE_MAX and not line.endswith(_NO_HEADLINE_END):
+        return 2  # a news headline line above its paragraphs
+    if len(line) <= SUBHEAD_MAX and line.endswith("。"):
+        return 4  # a short run-in subheading ("完善更新實施方式。") above its paragraph
+    return None
+
+
+def heading_label(line: str) -> str:
+    """The part of a heading line that names the section: up to its first sentence end."""
+    label = re.split(r"[。:;:；]", line, maxsplit=1)[0].strip()
+    label = re.sub(r"\s+", "", label)
+    return label if len(label) <= HEADING_LABEL_MAX else label[: HEADING_LABEL_MAX - 1] + "…"
+
+
+def _lines(text: str) -> list[_Line]:
+    return [_Line(m.start(), m.end(), m.group()) for m in re.finditer(r"[^\n]+", text)]
+
+
+def sentence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
+    """Sentence spans of one line; the tail without an end mark is a sentence too."""
+    spans, pos = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.end() > pos:
+            spans.append((offset + pos, offset + m.end()))
+            pos = m.end()
+    if text[pos:].strip():
+        spans.append((offset + pos, offset + len(text)))
+    return spans
+
+
+def text_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans of a multi-line text: lines first, then sentence ends."""
+    return [span for line in _lines(text) for span in sentence_spans(line.text, line.start)]
+
+
+def _pieces(text: str, header_lines: int) -> list[_Piece]:
+    lines = _lines(text)
+    stack: list[tuple[int, str]] = []
+    pieces: list[_Piece] = []
+    for i, line in enumerate(lines):
+        stripped = line.text.strip()
+        if not stripped:
+            continue
+        nxt = lines[i + 1].text.strip() if i + 1 < len(lines) else None
+        level = None if i < header_lines else heading_level(stripped, nxt)
+        if level is not None:
+            stack = [(lv, lb) for lv, lb in stack if lv < level]
+            stack.append((level, heading_label(stripped)))
+        section = tuple(lb for _, lb in stack)
+        spans = sentence_spans(line.text, line.start)
+        heading_only = level is not None and len(spans) == 1
+        for s, e in spans:
+            pieces.append(_Piece(s, e, section, heading_only))
+    return pieces
+
+
+def _pack(pieces: list[_Piece], cfg: ChunkConfig) -> list[list[_Piece]]:
+    """Greedy packing within a section; a short tail joins the chunk before it."""
+    groups: list[list[_Piece]] = []
+    current: list[_Piece] = []
+
+    def size(group: list[_Piece]) -> int:
+        return group[-1].end - group[0].start if group else 0
+
+    for piece in pieces:
+        if current:
+            # Heading lines stay with the text they head, never with the text before them.
+            only_headings = all(p.heading for p in current)
+            opens_section = piece.heading or piece.section != current[-1].section
+            too_big = piece.end - current[0].start > cfg.max_chars
+            if (opens_section and not only_headings) or too_big:
+                groups.append(current)
+                current = []
+        current.append(piece)
+    if current:
+        groups.append(current)
+    merged: list[list[_Piece]] = []
+    for group in groups:
+        prev = merged[-1] if merged else None
+        if (
+            prev
+            and size(group) < cfg.min_chars // 2
+            and prev[0].section == group[0].section
+            and group[-1].end - prev[0].start <= cfg.max_chars * 1.2
+        ):
+            prev.extend(group)
+        else:
+            merged.append(group)
+    return merged
+
+
+def chunk_document(doc: Document, cfg: ChunkConfig, header_lines: int = 3) -> list[Chunk]:
+    """Split a cleaned document into chunks with section paths and stable ids."""
+    chunks: list[Chunk] = []
+    seen: dict[str, int] = {}
+    for group in _pack(_pieces(doc.text, header_lines), cfg):
+        raw = doc.text[group[0].start : group[-1].end]
+        start = group[0].start + len(raw) - len(raw.lstrip())
+        text = raw.strip()
+        end = start + len(text)
+        section = SECTION_SEP.join(group[-1].section)
+        base = hashlib.sha256(f"{doc.doc_id}\x00{text}".encode()).hexdigest()[:16]
+        seen[base] = seen.get(base, 0) + 1
+        chunk_id = base if seen[base] == 1 else f"{base}-{seen[base]}"
+        heading = f"{doc.meta.title} {doc.meta.date}\n{section}"
+        chunks.append(
+            Chunk(
+                chunk_id=chunk_id,
+                doc_id=doc.doc_id,
+                section=section,
+                start=start,
+                end=end,
+                text=text,
+                search_text=for_search(f"{heading}\n{text}"),
+            )
+        )
+    return chunks

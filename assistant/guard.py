@@ -1,0 +1,328 @@
+"""The grounding guard: checks every generated answer against the passages it cites.
+
+A small model writes fluent sentences with figures the passages never gave, above all when
+the passages do not hold the answer. Prompts reduce that; this module catches it. Pure
+functions, no model:
+
+- citations that point at no passage are removed (`verify_citations`);
+- every figure in the answer (number with its magnitude and unit) must occur in a passage
+  its sentence cites, after normalization (`ungrounded`);
+- a year or figure the question names must occur in some cited passage: an answer about
+  2025 does not answer a question about 2030 (`missing_question_numbers`);
+- an answer that only says the passages do not contain it is a refusal (`refused`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from assistant.textnorm import for_match, for_search
+
+CITE = re.compile(r"\[(\d+)\]")
+_CITES_RUN = re.compile(r"^(?:\s*\[\d+\])+")
+
+# Units after a number, longest first so that 万平方米 wins over 米. A figure is checked
+# with its unit: "6.8万元" is not grounded by "6.8%".
+_UNIT_WORDS = (
+    "平方公里",
+    "平方千米",
+    "平方米",
+    "公里",
+    "千米",
+    "米",
+    "公顷",
+    "亩",
+    "元",
+    "美元",
+    "港元",
+    "%",
+    "个百分点",
+    "百分点",
+    "倍",
+    "家",
+    "项",
+    "个",
+    "年",
+    "月",
+    "日",
+    "号",
+    "天",
+    "小时",
+    "分钟",
+    "人次",
+    "人",
+    "名",
+    "位",
+    "户",
+    "栋",
+    "座",
+    "所",
+    "场",
+    "条",
+    "套",
+    "宗",
+    "辆",
+    "间",
+    "张",
+    "次",
+    "轮",
+    "批",
+    "类",
+    "种",
+    "件",
+    "台",
+    "处",
+    "片",
+    "块",
+    "支",
+    "部",
+    "届",
+    "期",
+    "层",
+    "吨",
+    "千瓦",
+    "兆瓦",
+    "标准箱",
+    "岁",
+    "床",
+    "班",
+    "艘",
+    "架",
+    "株",
+    "棵",
+    "km",
+    "m",
+)
+_UNITS = sorted(_UNIT_WORDS, key=len, reverse=True)
+_SCALES = ("万亿", "亿", "万", "千", "百")
+_NUMBER = r"\d+(?:\.\d+)?"
+_FIGURE = re.compile(
+    rf"(?<![\d.])({_NUMBER})(?!\.?\d)({'|'.join(_SCALES)})?"
+    rf"({'|'.join(re.escape(u) for u in _UNITS)})?"
+)
+# List numbering the model adds ("1. ", "2、", "(3)") is layout, not a figure.
+_ENUMERATOR = re.compile(
+    r"(?:^|(?<=[\s:：;；,，。!！?？]))\d{1,2}(?:[.、)）](?!\d))|[(（]\d{1,2}[)）]"
+)
+_UNIT_WINDOW = 8  # characters between a number and its unit in a passage ("6589个学位")
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?;\n])")
+
+_REFUSAL = re.compile(
+    r"未找到|没有找到|找不到|未提及|没有提及|未提到|没有提到|并未提|未涉及|没有涉及|未包含|"
+    r"不包含|没有包含|没有相关|无相关|未给出|没有给出|没有具体|未说明|没有说明|未明确|没有明确|"
+    r"无法回答|无法确定|无法得知|无法从|不能确定|没有这方面|没有关于|"
+    r"not (?:contain|mention|provide|include|say|state|specify)|no information|"
+    r"cannot (?:be )?(?:found|answer|determine)|does not (?:say|state|specify|contain|mention)",
+    re.IGNORECASE,
+)
+
+_CN_DIGITS = {
+    "零": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+_CN_NUMBER = re.compile(r"[零一二两三四五六七八九十百]{1,4}")
+
+
+@dataclass(frozen=True)
+class Figure:
+    text: str  # as checked, e.g. "2375.3亿元"
+    number: str  # "2375.3"
+    scale: str  # "亿", "万" or ""
+    unit: str  # "元", "%", "家" or ""
+
+
+@dataclass
+class GuardReport:
+    text: str  # the answer with invalid citations removed
+    cited: list[int]  # valid passage numbers, in order of first use
+    dropped_citations: list[int] = field(default_factory=list)
+    ungrounded_numbers: list[str] = field(default_factory=list)
+    missing_question_numbers: list[str] = field(default_factory=list)
+    uncited: bool = False  # an answer (not a refusal) with no valid citation at all
+    refused: bool = False  # the model said the passages do not contain the answer
+
+    @property
+    def ok(self) -> bool:
+        """A refusal is acceptable as it is; an answer must cite and be grounded."""
+        if self.refused:
+            return True
+        return not (self.uncited or self.ungrounded_numbers or self.missing_question_numbers)
+
+    def problems(self) -> str:
+        """What is wrong, in Chinese, for the regeneration prompt."""
+        found: list[str] = []
+        if self.dropped_citations:
+            cites = "".join(f"[{n}]" for n in self.dropped_citations)
+            found.append(f"引用了不存在的资料编号{cites}")
+        if self.uncited:
+            found.append("没有标注资料编号")
+        if self.ungrounded_numbers:
+            found.append(f"数字{'、'.join(self.ungrounded_numbers)}在所标注的资料中找不到")
+        if self.missing_question_numbers:
+            asked = "、".join(self.missing_question_numbers)
+            found.append(f"问题问的是{asked}，但所标注的资料没有提到{asked}")
+        return "；".join(found)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "dropped_citations": self.dropped_citations,
+            "ungrounded_numbers": self.ungrounded_numbers,
+            "missing_question_numbers": self.missing_question_numbers,
+            "uncited": self.uncited,
+        }
+
+
+def verify_citations(text: str, n_passages: int) -> tuple[str, list[int], list[int]]:
+    """Remove markers that point at no passage (1..n_passages).
+
+    Returns the text, the valid passage numbers in order of first use, and the dropped ones.
+    """
+    order: list[int] = []
+    dropped: list[int] = []
+
+    def keep(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        if not 1 <= n <= n_passages:
+            dropped.append(n)
+            return ""
+        if n not in order:
+            order.append(n)
+        return m.group(0)
+
+    return CITE.sub(keep, text), order, dropped
+
+
+def renumber(text: str, order: list[int]) -> str:
+    """Markers renumbered 1..m in order of first use (`order` from verify_citations)."""
+    return CITE.sub(lambda m: f"[{order.index(int(m.group(1))) + 1}]", text)
+
+
+def check(text: str, passages: Mapping[int, str], question_norm: str) -> GuardReport:
+    """Check a draft. `passages` maps passage number -> its text (with its source label)."""
+    text, cited, dropped = verify_citations(text, max(passages, default=0))
+    report = GuardReport(text=text.strip(), cited=cited, dropped_citations=dropped)
+    # "Not in the passages" with nothing else said is a refusal; a partial answer that also
+    # says one part is missing is an answer and is checked like one.
+    claims = [seg for seg, _ in segments(text) if not is_refusal(seg) and _substantive(seg)]
+    if is_refusal(text) and not claims:
+        report.refused = True
+        return report
+    if not cited:
+        report.uncited = True
+    norm = {n: match_forms(passages[n]) for n in cited}
+    exempt = set(_numbers(question_norm))
+    for seg, refs in segments(text):
+        sources = [norm[n] for n in (refs or cited)]
+        for fig in figures(seg):
+            if fig.number in exempt or fig.text in report.ungrounded_numbers:
+                continue
+            if not any(occurs(fig, form) for forms in sources for form in forms):
+                report.ungrounded_numbers.append(fig.text)
+    if cited:
+        report.missing_question_numbers = [
+            n
+            for n in dict.fromkeys(_numbers(question_norm))
+            if not any(_has_number(n, form) for forms in norm.values() for form in forms)
+        ]
+    return report
+
+
+def segments(text: str) -> list[tuple[str, list[int]]]:
+    """Sentences with the passage numbers they cite. Markers that open a sentence belong to
+    the one before ("…亿元。[1]")."""
+    pieces = [p for p in _SENTENCE_END.split(text) if p.strip()]
+    out: list[tuple[str, list[int]]] = []
+    for piece in pieces:
+        lead = _CITES_RUN.match(piece)
+        if lead and out:
+            out[-1][1].extend(int(n) for n in CITE.findall(lead.group(0)))
+            piece = piece[lead.end() :]
+        out.append((piece, [int(n) for n in CITE.findall(piece)]))
+    return out
+
+
+def is_refusal(text: str) -> bool:
+    return bool(_REFUSAL.search(for_search(text)))
+
+
+def figures(text: str) -> list[Figure]:
+    """The figures in an answer: numbers with their magnitude and unit, citations and list
+    numbering removed, normalized like the passages (NFKC, Simplified, no digit commas)."""
+    text = for_match(_ENUMERATOR.sub(" ", CITE.sub(" ", for_search(text))))
+    return [
+        Figure(m.group(0), m.group(1), m.group(2) or "", m.group(3) or "")
+        for m in _FIGURE.finditer(text)
+    ]
+
+
+def match_forms(passage: str) -> tuple[str, ...]:
+    """A passage as figures are looked up in it: normalized, and again with small Chinese
+    numerals written as digits ("三轮" -> "3轮") since a model may write either."""
+    norm = for_match(passage)
+    return (norm, _CN_NUMBER.sub(_arabic, norm))
+
+
+def occurs(fig: Figure, passage_norm: str) -> bool:
+    for m in re.finditer(rf"(?<![\d.]){re.escape(fig.number)}(?!\.?\d)", passage_norm):
+        rest = passage_norm[m.end() :]
+        scale = next((s for s in _SCALES if rest.startswith(s)), "")
+        # The magnitude must agree exactly (6.8万元 is not 6.8元); a figure given without a
+        # unit ("2.2") is grounded by the bare number with any magnitude.
+        if (fig.scale or fig.unit) and scale != fig.scale:
+            continue
+        rest = rest[len(scale) :]
+        if not fig.unit or _unit_follows(fig.unit, rest):
+            return True
+    return False
+
+
+def _unit_follows(unit: str, rest: str) -> bool:
+    window = rest[: _UNIT_WINDOW + len(unit)]
+    at = window.find(unit)
+    return at >= 0 and not re.search(r"\d", window[:at])
+
+
+def _numbers(text: str) -> list[str]:
+    return re.findall(_NUMBER, for_match(text))
+
+
+def _has_number(number: str, passage_norm: str) -> bool:
+    return bool(re.search(rf"(?<![\d.]){re.escape(number)}(?!\.?\d)", passage_norm))
+
+
+def _arabic(m: re.Match[str]) -> str:
+    value = cn_to_int(m.group(0))
+    return str(value) if value is not None else m.group(0)
+
+
+def cn_to_int(text: str) -> int | None:
+    """Small Chinese numerals (up to 999): 三 -> 3, 十五 -> 15, 二十三 -> 23, 一百零五 -> 105."""
+    total, current = 0, 0
+    for ch in text:
+        if ch in _CN_DIGITS:
+            current = _CN_DIGITS[ch]
+        elif ch == "十":
+            total += (current or 1) * 10
+            current = 0
+        elif ch == "百":
+            total += (current or 1) * 100
+            current = 0
+        else:
+            return None
+    return total + current
+
+
+def _substantive(segment: str) -> bool:
+    """More than citations and punctuation."""
+    return len(re.sub(r"[\W_]", "", CITE.sub("", segment))) >= 2

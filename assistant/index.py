@@ -1,0 +1,161 @@
+"""The persisted index: generations of (documents, chunks, BM25, vectors) and which one is live.
+
+Every ingest that changes anything writes a new generation beside the live one and then
+swaps a small pointer file atomically, so an ingest that dies half-way leaves the previous
+index untouched and answering. The pointer records the embedding model that built it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from assistant.bm25 import BM25Index
+from assistant.config import Config
+from assistant.embed import DIM, MODEL_ID
+from assistant.models import Chunk, Document, DocumentMeta
+from assistant.store import VectorStore, connect
+from assistant.textnorm import for_search
+
+CURRENT = "CURRENT.json"
+GENERATIONS = "generations"
+KEEP_GENERATIONS = 2  # the live one and the one before, for readers that opened it
+
+
+class IndexMissing(Exception):
+    """No index has been built yet."""
+
+
+class IndexMismatch(Exception):
+    """The index was built with another embedding model."""
+
+
+@dataclass
+class Manifest:
+    generation: str
+    collection: str
+    embedding_model: str
+    dim: int
+    created_at: str
+    documents: int
+    chunks: int
+    index_mode: str
+
+
+def new_generation_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dt%H%M%S%f")
+
+
+def generation_dir(index_dir: Path, generation: str) -> Path:
+    return index_dir / GENERATIONS / generation
+
+
+def read_manifest(index_dir: Path) -> Manifest | None:
+    path = index_dir / CURRENT
+    if not path.exists():
+        return None
+    return Manifest(**json.loads(path.read_text(encoding="utf-8")))
+
+
+def check_model(manifest: Manifest) -> None:
+    if manifest.embedding_model != MODEL_ID or manifest.dim != DIM:
+        raise IndexMismatch(
+            f"the index was built with {manifest.embedding_model} (dim {manifest.dim}) but this "
+            f"configuration embeds with {MODEL_ID} (dim {DIM}); rebuild it with: "
+            "assistant ingest --rebuild"
+        )
+
+
+def save_generation(
+    folder: Path, documents: list[Document], chunks: list[Chunk], bm25: BM25Index
+) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "documents.json").write_text(
+        json.dumps([asdict(d) for d in documents], ensure_ascii=False), encoding="utf-8"
+    )
+    with (folder / "chunks.jsonl").open("w", encoding="utf-8") as fh:
+        for c in chunks:
+            fh.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
+    bm25.save(folder / "bm25")
+
+
+def commit(index_dir: Path, manifest: Manifest) -> None:
+    """Make `manifest`'s generation the live one, atomically."""
+    tmp = index_dir / (CURRENT + ".tmp")
+    tmp.write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
+    with tmp.open("rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, index_dir / CURRENT)
+
+
+def prune(index_dir: Path, client: Any, collection_prefix: str, keep: set[str]) -> None:
+    """Drop generations (folders and collections) that are neither live nor kept."""
+    root = index_dir / GENERATIONS
+    if root.exists():
+        for folder in root.iterdir():
+            if folder.name not in keep:
+                shutil.rmtree(folder, ignore_errors=True)
+    for col in client.list_collections():
+        name = col if isinstance(col, str) else col.name
+        gen = name.removeprefix(collection_prefix + "_")
+        if name.startswith(collection_prefix + "_") and gen not in keep:
+            client.delete_collection(name)
+
+
+def _load_documents(folder: Path) -> list[Document]:
+    raw = json.loads((folder / "documents.json").read_text(encoding="utf-8"))
+    return [Document(**{**d, "meta": DocumentMeta(**d["meta"])}) for d in raw]
+
+
+def _load_chunks(folder: Path) -> list[Chunk]:
+    with (folder / "chunks.jsonl").open(encoding="utf-8") as fh:
+        return [Chunk(**json.loads(line)) for line in fh if line.strip()]
+
+
+@dataclass
+class Index:
+    """Everything retrieval and display read, for one generation."""
+
+    manifest: Manifest
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    by_id: dict[str, Chunk]
+    bm25: BM25Index
+    vectors: VectorStore
+    row_of: dict[str, int]
+    _search_texts: dict[str, str] = field(default_factory=dict)
+
+    def document_search_text(self, doc_id: str) -> str:
+        """A whole document in the normalized search form, converted once on first use."""
+        text = self._search_texts.get(doc_id)
+        if text is None:
+            text = self._search_texts[doc_id] = for_search(self.documents[doc_id].text)
+        return text
+
+    @classmethod
+    def open(cls, cfg: Config) -> Index:
+        manifest = read_manifest(cfg.paths.index_dir)
+        if manifest is None:
+            raise IndexMissing(
+                f"no index in {cfg.paths.index_dir}; build it with: assistant ingest"
+            )
+        check_model(manifest)
+        folder = generation_dir(cfg.paths.index_dir, manifest.generation)
+        documents = _load_documents(folder)
+        chunks = _load_chunks(folder)
+        client = connect(cfg.index, cfg.paths.index_dir)
+        bm25 = BM25Index.load(folder / "bm25")
+        return cls(
+            manifest=manifest,
+            documents={d.doc_id: d for d in documents},
+            chunks=chunks,
+            by_id={c.chunk_id: c for c in chunks},
+            bm25=bm25,
+            vectors=VectorStore(client, manifest.collection),
+            row_of={cid: i for i, cid in enumerate(bm25.ids)},
+        )

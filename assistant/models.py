@@ -1,0 +1,89 @@
+"""The data that flows through the pipeline, as plain dataclasses and pydantic models."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+SECTION_SEP = " › "
+
+
+@dataclass
+class DocumentMeta:
+    title: str
+    date: str  # ISO yyyy-mm-dd, "" when unknown
+    publisher: str
+    kind: str  # work_report | plenary_communique | news | other
+
+    @property
+    def date_num(self) -> int:
+        """yyyymmdd as a number: Chroma range filters need numbers."""
+        return int(self.date.replace("-", "")) if self.date else 0
+
+
+@dataclass
+class Document:
+    doc_id: str  # stable: derived from the file's relative path
+    path: str  # relative to the sources folder
+    content_hash: str  # sha256 of the raw bytes
+    text: str  # cleaned, original script: what users see
+    meta: DocumentMeta
+    script: str  # "hant" or "hans"
+    clean_summary: dict[str, int] = field(default_factory=dict)
+    clean_details: dict[str, list[str]] = field(default_factory=dict)
+    ingested_at: str = ""
+
+
+@dataclass
+class Chunk:
+    chunk_id: str  # stable for the same text in the same document
+    doc_id: str
+    section: str  # heading path joined by SECTION_SEP
+    start: int  # character offsets into Document.text
+    end: int
+    text: str  # original script, as displayed
+    search_text: str  # Simplified, with the section heading: what is embedded and BM25-indexed
+
+
+@dataclass
+class Hit:
+    """A retrieved chunk with its fused score and per-retriever ranks (None: not found)."""
+
+    chunk: Chunk
+    score: float
+    bm25_rank: int | None = None
+    dense_rank: int | None = None
+
+
+class Citation(BaseModel):
+    n: int
+    doc_id: str
+    title: str
+    date: str
+    section: str
+    text: str
+    score: float
+    chunk_id: str = ""
+    start: int = 0
+    end: int = 0
+    highlight: list[str] = Field(default_factory=list, description="Supporting sentences.")
+
+
+class Response(BaseModel):
+    """What `assistant ask --json` prints and the UI and eval consume."""
+
+    answer: str
+    refused: bool
+    citations: list[Citation]
+    latency_ms: float
+    backend: str
+    question: str = ""
+    standalone_question: str = ""
+    guard: dict[str, Any] = Field(default_factory=dict)
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    retrieved: list[Citation] = Field(
+        default_factory=list, description="All passages retrieved, cited or not (for eval)."
+    )
+    notice: str = ""

@@ -1,0 +1,163 @@
+"""Prompt templates (Chinese, in `prompts/*.toml`, editable without code) and the rendering
+of a question's evidence into the numbered passages a generator reads.
+
+The model always reads Simplified text: the 1.5B model is confused by Traditional script, and
+its answer is converted back for a Traditional question after the guard has checked it.
+Templates are re-read when their file changes, so staff can edit them while the chat runs.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from assistant.backends.base import AnswerRequest, BackendError
+from assistant.evidence import is_english
+from assistant.textnorm import for_search
+
+Context = Literal["sentences", "passages"]
+Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": ...}
+
+_SECTION_CHARS = 24  # the end of a long heading path is the informative part
+_TITLE_CHARS = 30
+
+
+class PromptError(BackendError):
+    """A prompt file is missing or malformed; the message names the file and key."""
+
+
+@dataclass(frozen=True)
+class AnswerPrompts:
+    system: str
+    user: str  # {passages} {question} {language}
+    retry: str  # {problems}
+    language_zh: str
+    language_en: str
+
+
+@dataclass(frozen=True)
+class RewritePrompts:
+    system: str
+    user: str  # {history} {question}
+
+
+_REQUIRED: dict[str, dict[str, tuple[str, ...]]] = {
+    "answer.toml": {
+        "system": (),
+        "user": ("{passages}", "{question}"),
+        "retry": ("{problems}",),
+        "language_zh": (),
+        "language_en": (),
+    },
+    "rewrite.toml": {"system": (), "user": ("{question}",)},
+}
+
+
+def answer_prompts(prompts_dir: Path) -> AnswerPrompts:
+    return AnswerPrompts(**_load(prompts_dir / "answer.toml"))
+
+
+def rewrite_prompts(prompts_dir: Path) -> RewritePrompts:
+    return RewritePrompts(**_load(prompts_dir / "rewrite.toml"))
+
+
+def _load(path: Path) -> dict[str, str]:
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError as err:
+        raise PromptError(f"prompt file missing: {path} (see paths.prompts_dir)") from err
+    return dict(_parse(path, mtime))
+
+
+@lru_cache(maxsize=8)
+def _parse(path: Path, mtime_ns: int) -> tuple[tuple[str, str], ...]:
+    """`mtime_ns` is only the cache key: an edited file is parsed again."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise PromptError(f"cannot read prompt file {path}: {err}") from err
+    required = _REQUIRED[path.name]
+    for key, placeholders in required.items():
+        value = data.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise PromptError(f"{path}: key '{key}' is missing or empty")
+        for placeholder in placeholders:
+            if placeholder not in value:
+                raise PromptError(f"{path}: key '{key}' must contain {placeholder}")
+    return tuple((key, str(data[key]).strip()) for key in required)
+
+
+def render(template: str, **values: str) -> str:
+    """Fill `{name}` placeholders; other braces in an edited template are left alone."""
+    for name, value in values.items():
+        template = template.replace("{" + name + "}", value)
+    return template
+
+
+def passage_label(title: str, date: str, section: str) -> str:
+    """Where a passage comes from, short: prefill on two cores is the slow part."""
+    section = section.rsplit(" › ", 1)[-1] if section else ""
+    parts = [_clip(for_search(title), _TITLE_CHARS, tail=False)]
+    if date:
+        parts.append(f"（{date}）")
+    if section:
+        parts.append(" › " + _clip(for_search(section), _SECTION_CHARS, tail=True))
+    return "".join(parts)
+
+
+def _clip(text: str, limit: int, tail: bool) -> str:
+    if len(text) <= limit:
+        return text
+    return "…" + text[-limit:] if tail else text[:limit] + "…"
+
+
+def render_passages(request: AnswerRequest, context: Context) -> str:
+    """The numbered passages. `[n]` is the passage's place in request.hits (1-based), so a
+    citation always points at a passage even when only some sentences of it are shown."""
+    blocks: list[str] = []
+    for i, body in _bodies(request, context):
+        label = request.labels[i] if i < len(request.labels) else ""
+        blocks.append(f"[{i + 1}] {label}\n{body}".rstrip())
+    return "\n".join(blocks)
+
+
+def _bodies(request: AnswerRequest, context: Context) -> list[tuple[int, str]]:
+    if context == "passages":
+        return [(i, for_search(h.chunk.text)) for i, h in enumerate(request.hits)]
+    by_hit: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for s in request.evidence.sentences:
+        by_hit[s.hit].append((s.start, s.norm))
+    # Passages in their numbered order, sentences in document order: they read as text.
+    return [(i, "".join(t for _, t in sorted(by_hit[i]))) for i in sorted(by_hit)]
+
+
+def answer_messages(
+    prompts: AnswerPrompts, request: AnswerRequest, context: Context
+) -> list[Message]:
+    english = is_english(request.question)
+    user = render(
+        prompts.user,
+        passages=render_passages(request, context),
+        question=request.question_norm,
+        language=prompts.language_en if english else prompts.language_zh,
+    )
+    messages = [{"role": "system", "content": prompts.system}, {"role": "user", "content": user}]
+    if request.failure:
+        messages.append({"role": "assistant", "content": request.previous})
+        messages.append(
+            {"role": "user", "content": render(prompts.retry, problems=request.failure)}
+        )
+    return messages
+
+
+def rewrite_messages(prompts: RewritePrompts, history: list[str], question: str) -> list[Message]:
+    user = render(
+        prompts.user,
+        history="\n".join(for_search(q) for q in history),
+        question=for_search(question),
+    )
+    return [{"role": "system", "content": prompts.system}, {"role": "user", "content": user}]

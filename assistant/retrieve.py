@@ -1,0 +1,156 @@
+"""Hybrid retrieval: BM25 and dense results fused by reciprocal rank."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.bm25 import tokenize
+from assistant.config import RetrievalConfig
+from assistant.embed import E5Embedding
+from assistant.index import Index
+from assistant.models import Hit
+from assistant.store import DenseFilter
+
+
+@dataclass
+class Filters:
+    """Restrict retrieval to some documents and/or a date range (ISO dates, inclusive)."""
+
+    doc_ids: list[str] | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+
+    def dense(self) -> DenseFilter | None:
+        if self.doc_ids is None and not self.date_from and not self.date_to:
+            return None
+        return DenseFilter(
+            doc_ids=self.doc_ids,
+            date_from=_date_num(self.date_from),
+            date_to=_date_num(self.date_to),
+        )
+
+
+def _date_num(iso: str | None) -> int | None:
+    return int(iso.replace("-", "")) if iso else None
+
+
+def rrf(
+    rankings: list[tuple[list[str], float]], k: int
+) -> list[tuple[str, float, list[int | None]]]:
+    """Reciprocal-rank fusion of several rankings, each with its weight.
+
+    Returns (id, fused score, 1-based rank in each input or None), best first.
+    """
+    scores: dict[str, float] = {}
+    ranks: dict[str, list[int | None]] = {}
+    for i, (ids, weight) in enumerate(rankings):
+        for rank, cid in enumerate(ids, start=1):
+            scores[cid] = scores.get(cid, 0.0) + weight / (k + rank)
+            ranks.setdefault(cid, [None] * len(rankings))[i] = rank
+    order = sorted(scores, key=lambda c: -scores[c])
+    return [(c, scores[c], ranks[c]) for c in order]
+
+
+class Retriever:
+    def __init__(self, index: Index, cfg: RetrievalConfig, embedder: E5Embedding | None) -> None:
+        self.index = index
+        self.cfg = cfg
+        self.embedder = embedder
+        self._doc_of_row = np.array([index.by_id[c].doc_id for c in index.bm25.ids])
+        dates = {d.doc_id: d.meta.date_num for d in index.documents.values()}
+        self._date_of_row = np.array([dates[d] for d in self._doc_of_row], dtype=np.int64)
+        self._token_cache: dict[str, set[str]] = {}
+
+    def retrieve(
+        self,
+        query: str,
+        filters: Filters | None = None,
+        mode: str | None = None,
+        top_k: int | None = None,
+        timings: dict[str, float] | None = None,
+    ) -> list[Hit]:
+        """`query` must already be normalized (textnorm.for_search)."""
+        mode = mode or self.cfg.mode
+        top_k = top_k or self.cfg.top_k
+        timings = timings if timings is not None else {}
+        depth = max(self.cfg.candidates, top_k)
+        rankings: list[tuple[list[str], float]] = []
+        if mode in ("bm25", "hybrid"):
+            t = time.perf_counter()
+            found = self.index.bm25.search(query, depth, self._mask(filters))
+            rankings.append(([cid for cid, _ in found], self.cfg.bm25_weight))
+            timings["bm25"] = _ms(t)
+        if mode in ("dense", "hybrid"):
+            if self.embedder is None:
+                raise RuntimeError("dense retrieval needs an embedder")
+            t = time.perf_counter()
+            vector = self.embedder.embed_query(query)
+            timings["embed_query"] = _ms(t)
+            t = time.perf_counter()
+            found = self.index.vectors.search(vector, depth, filters.dense() if filters else None)
+            rankings.append(([cid for cid, _ in found], self.cfg.dense_weight))
+            timings["dense"] = _ms(t)
+        t = time.perf_counter()
+        fused = rrf(rankings, self.cfg.rrf_k)
+        timings["fusion"] = _ms(t)
+        if self.cfg.rerank and fused:
+            t = time.perf_counter()
+            fused = self._rerank(query, fused[: self.cfg.rerank_depth])
+            timings["rerank"] = _ms(t)
+        hits = []
+        for cid, score, ranks in fused[:top_k]:
+            chunk = self.index.by_id.get(cid)
+            if chunk is None:
+                continue  # a vector without a chunk record: a stale collection, ignore it
+            by_mode = dict(zip([m for m in ("bm25", "dense") if _uses(mode, m)], ranks, strict=True))
+            hits.append(Hit(chunk, score, by_mode.get("bm25"), by_mode.get("dense")))
+        return hits
+
+    def _rerank(
+        self, query: str, fused: list[tuple[str, float, list[int | None]]]
+    ) -> list[tuple[str, float, list[int | None]]]:
+        """Fusion ranks well but coarsely; how much of the question a passage covers breaks
+        the ties that matter (dense similarity alone puts title-like passages first)."""
+        q_tokens = tokenize(query)
+        top = max(score for _, score, _ in fused)
+        rescored = [
+            (cid, self.index.bm25.coverage(q_tokens, self._tokens(cid), self._text(cid))
+             + self.cfg.rerank_fusion_share * score / top, ranks)
+            for cid, score, ranks in fused
+        ]
+        return sorted(rescored, key=lambda x: -x[1])
+
+    def _text(self, chunk_id: str) -> str:
+        chunk = self.index.by_id.get(chunk_id)
+        return chunk.search_text if chunk else ""
+
+    def _tokens(self, chunk_id: str) -> set[str]:
+        tokens = self._token_cache.get(chunk_id)
+        if tokens is None:
+            chunk = self.index.by_id.get(chunk_id)
+            tokens = set(tokenize(chunk.search_text)) if chunk else set()
+            self._token_cache[chunk_id] = tokens
+        return tokens
+
+    def _mask(self, filters: Filters | None) -> np.ndarray | None:
+        if filters is None or filters.dense() is None:
+            return None
+        mask = np.ones(len(self._doc_of_row), dtype=bool)
+        if filters.doc_ids is not None:
+            mask &= np.isin(self._doc_of_row, filters.doc_ids)
+        if filters.date_from:
+            mask &= self._date_of_row >= _date_num(filters.date_from)
+        if filters.date_to:
+            mask &= self._date_of_row <= _date_num(filters.date_to)
+        return mask
+
+
+def _uses(mode: str, retriever: str) -> bool:
+    return mode == "hybrid" or mode == retriever
+
+
+def _ms(t: float) -> float:
+    return (time.perf_counter() - t) * 1000

@@ -1,0 +1,152 @@
+"""Vectors in Chroma, embedded (files under index_store/) or a Chroma server, via llama-index."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.config import IndexConfig
+from assistant.models import Chunk
+
+# Chroma's client reports usage unless told not to; nothing may leave the machine.
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+logging.getLogger("chromadb.telemetry").setLevel(logging.CRITICAL)
+
+
+class StoreError(Exception):
+    """The vector store cannot be reached or used; the message says what to do."""
+
+
+@dataclass
+class DenseFilter:
+    doc_ids: Sequence[str] | None = None
+    date_from: int | None = None  # yyyymmdd
+    date_to: int | None = None
+
+
+def connect(cfg: IndexConfig, index_dir: Path) -> Any:
+    """A chromadb client for the configured mode."""
+    import chromadb
+    from chromadb.config import Settings
+
+    settings = Settings(anonymized_telemetry=False)
+    try:
+        if cfg.mode == "http":
+            client = chromadb.HttpClient(host=cfg.host, port=cfg.port, settings=settings)
+            client.heartbeat()
+            return client
+        index_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(index_dir / "chroma"), settings=settings)
+    except Exception as err:  # chromadb raises many kinds; all mean "not usable"
+        where = f"http://{cfg.host}:{cfg.port}" if cfg.mode == "http" else str(index_dir)
+        raise StoreError(f"cannot open the Chroma store at {where}: {err}") from err
+
+
+class VectorStore:
+    """One Chroma collection (one index generation) behind llama-index's ChromaVectorStore."""
+
+    def __init__(self, client: Any, name: str, create: bool = False) -> None:
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        self.client = client
+        self.name = name
+        if create:
+            # Cosine space, so scores are plain cosine similarities.
+            self.collection = client.get_or_create_collection(
+                name, metadata={"hnsw:space": "cosine"}, embedding_function=None
+            )
+        else:
+            try:
+                self.collection = client.get_collection(name, embedding_function=None)
+            except Exception as err:
+                raise StoreError(
+                    f"vector collection {name!r} is missing; rebuild: assistant ingest --rebuild"
+                ) from err
+        self.li_store = ChromaVectorStore(chroma_collection=self.collection)
+
+    def count(self) -> int:
+        return int(self.collection.count())
+
+    def add(self, chunks: Sequence[Chunk], vectors: np.ndarray, doc_dates: dict[str, int]) -> None:
+        from llama_index.core.schema import TextNode
+
+        nodes = [
+            TextNode(
+                id_=c.chunk_id,
+                text=c.search_text,
+                embedding=vectors[i].tolist(),
+                metadata={"doc_id": c.doc_id, "date_num": doc_dates.get(c.doc_id, 0)},
+                excluded_embed_metadata_keys=["doc_id", "date_num"],
+            )
+            for i, c in enumerate(chunks)
+        ]
+        for batch in _batches(nodes, self._max_batch()):
+            self.li_store.add(batch)
+
+    def copy_from(self, other: VectorStore, ids: Sequence[str]) -> int:
+        """Copy stored vectors (and their records) so unchanged chunks cost no embedding."""
+        copied = 0
+        for batch in _batches(list(ids), self._max_batch()):
+            got = other.collection.get(
+                ids=list(batch), include=["embeddings", "metadatas", "documents"]
+            )
+            if not got["ids"]:
+                continue
+            self.collection.add(
+                ids=got["ids"],
+                embeddings=got["embeddings"],
+                metadatas=got["metadatas"],
+                documents=got["documents"],
+            )
+            copied += len(got["ids"])
+        return copied
+
+    def search(
+        self, vector: np.ndarray, k: int, flt: DenseFilter | None = None
+    ) -> list[tuple[str, float]]:
+        from llama_index.core.vector_stores.types import VectorStoreQuery
+
+        query = VectorStoreQuery(
+            query_embedding=vector.tolist(), similarity_top_k=k, filters=_filters(flt)
+        )
+        result = self.li_store.query(query)
+        return list(zip(result.ids or [], result.similarities or [], strict=False))
+
+    def _max_batch(self) -> int:
+        try:
+            return int(self.client.get_max_batch_size())
+        except Exception:
+            return 1000
+
+
+def _filters(flt: DenseFilter | None) -> Any:
+    from llama_index.core.vector_stores.types import (
+        FilterCondition,
+        FilterOperator,
+        MetadataFilter,
+        MetadataFilters,
+    )
+
+    if flt is None:
+        return None
+    parts = []
+    if flt.doc_ids is not None:
+        parts.append(MetadataFilter(key="doc_id", value=list(flt.doc_ids), operator=FilterOperator.IN))
+    if flt.date_from is not None:
+        parts.append(MetadataFilter(key="date_num", value=flt.date_from, operator=FilterOperator.GTE))
+    if flt.date_to is not None:
+        parts.append(MetadataFilter(key="date_num", value=flt.date_to, operator=FilterOperator.LTE))
+    if not parts:
+        return None
+    return MetadataFilters(filters=parts, condition=FilterCondition.AND)
+
+
+def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

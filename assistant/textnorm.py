@@ -1,0 +1,56 @@
+"""Text normalization shared by documents, questions and the eval scorer.
+
+One place decides what "the same text" means, so that a question in Traditional
+script finds a passage in Simplified and the scorer compares like with like.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import opencc
+
+_DIGIT_COMMA = re.compile(r"(?<=\d)[,，](?=\d{3}(?!\d))")
+_WHITESPACE = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=4)
+def _converter(config: str) -> opencc.OpenCC:
+    return opencc.OpenCC(config)
+
+
+def to_simplified(text: str) -> str:
+    return _converter("t2s").convert(text) if text else text
+
+
+def to_traditional(text: str) -> str:
+    return _converter("s2t").convert(text) if text else text
+
+
+def nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+def for_search(text: str) -> str:
+    """The form that is indexed and queried: NFKC, Simplified, single spaces."""
+    return _WHITESPACE.sub(" ", to_simplified(nfkc(text))).strip()
+
+
+def for_match(text: str) -> str:
+    """The eval's normalization: NFKC, Simplified, no whitespace, no digit-group commas."""
+    text = _WHITESPACE.sub("", to_simplified(nfkc(text)))
+    return _DIGIT_COMMA.sub("", text)
+
+
+
+
+def is_traditional(text: str) -> bool:
+    """Whether text reads as Traditional script: it changes under t2s more than a little."""
+    han = [c for c in text if "\u4e00" <= c <= "\u9fff"]
+    if not han:
+        return False
+    simplified = to_simplified("".join(han))
+    changed = sum(a != b for a, b in zip(han, simplified, strict=False))
+    return changed / len(han) > 0.02

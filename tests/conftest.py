@@ -1,0 +1,52 @@
+"""Shared fixtures: the real five reports, the real embedder and a real Chroma, built once."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant.config import Config, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = ROOT / "sources"
+
+
+def make_config(tmp: Path, sources: Path, **sections: dict[str, object]) -> Config:
+    """A config whose sources and index live under `tmp` (never the repo's own index)."""
+    overrides: dict[str, object] = {
+        "paths": {
+            "sources": sources,
+            "index_dir": tmp / "index_store",
+            "data_dir": tmp / "data",
+            "prompts_dir": ROOT / "prompts",
+        }
+    }
+    overrides.update(sections)
+    return load_config(ROOT / "assistant.toml", **overrides)
+
+
+def copy_sources(dest: Path) -> Path:
+    shutil.copytree(SOURCES, dest)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def corpus_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    """The five reports ingested once into a temporary index."""
+    from assistant.ingest import ingest
+
+    tmp = tmp_path_factory.mktemp("corpus")
+    cfg = make_config(tmp, copy_sources(tmp / "sources"))
+    summary = ingest(cfg)
+    assert summary.documents == 5 and not summary.skipped
+    return cfg
+
+
+@pytest.fixture(scope="session")
+def pipeline(corpus_config: Config) -> Iterator[object]:
+    from assistant.answer import Pipeline
+
+    yield Pipeline.open(corpus_config, "extractive")

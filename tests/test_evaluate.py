@@ -1,0 +1,196 @@
+"""The eval end to end on a tiny gold set written from the real reports, with the extractive
+backend: the files it writes, their schema, and the comparison across retrieval modes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from assistant.answer import Pipeline
+from assistant.cli import cli
+from assistant.config import Config
+from assistant.evaluate import RunResult, compare_variants, configure, evaluate, load_gold
+from assistant.models import Response
+
+ROOT = Path(__file__).resolve().parent.parent
+NOT_NUMERAL = "零一二三四五六七八九十百千万两"
+EIGHT = f"(?:(?<![\\d.])8(?!\\.?\\d)|(?<![{NOT_NUMERAL}])八(?![{NOT_NUMERAL}]))"
+GOLD = [
+    {
+        "id": "t-eight",
+        "question": "罗湖全方位融入国家重大战略,在几个方面主动谋划?",
+        "answers": [EIGHT],
+        "evidence": ["八个方面主动谋划"],
+        "unanswerable": False,
+        "kind": "count",
+    },
+    {
+        "id": "t-date",
+        "question": "罗湖区委八届六次全会是哪天召开的?",
+        "answers": ["(?<!\\d)9月26日"],
+        "evidence": ["9月26日,中国共产党深圳市罗湖区"],
+        "unanswerable": False,
+        "kind": "date",
+    },
+    {
+        "id": "t-futian",
+        "question": "福田区2035年地区生产总值的目标是多少?",
+        "answers": [],
+        "evidence": [],
+        "unanswerable": True,
+        "kind": "unanswerable",
+    },
+    {  # planted: no answer can contain this, so the report must show a failure
+        "id": "t-planted",
+        "question": "罗湖八大措施的第一项是什么?",
+        "answers": ["不可能出现的答案"],
+        "evidence": ["规划引领"],
+        "unanswerable": False,
+        "kind": "name",
+    },
+]
+
+
+@pytest.fixture(scope="module")
+def gold_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("gold") / "gold.jsonl"
+    path.write_text("".join(json.dumps(g, ensure_ascii=False) + "\n" for g in GOLD), "utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def run(pipeline: Pipeline, gold_file: Path, tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    gold = load_gold(gold_file)
+    return evaluate(pipeline, gold, gold.items, tmp_path_factory.mktemp("eval") / "run")
+
+
+def invoke(config: Config, *args: str) -> Result:
+    """The CLI on the test corpus: the repo's config file with the paths moved by env."""
+    env = {f"ASSISTANT_PATHS__{k.upper()}": str(v) for k, v in config.paths}
+    return CliRunner().invoke(cli, ["--config", str(ROOT / "assistant.toml"), *args], env=env)
+
+
+def read_lines(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+
+
+def test_predictions_follow_the_ask_schema(run: RunResult) -> None:
+    lines = read_lines(run.out_dir / "predictions.jsonl")
+    assert [line["id"] for line in lines] == [g["id"] for g in GOLD]
+    for line, g in zip(lines, GOLD, strict=True):
+        assert line["question"] == g["question"]
+        fields = {k: v for k, v in line.items() if k in Response.model_fields}
+        assert set(fields) == set(Response.model_fields)  # the whole `ask --json` object
+        Response.model_validate(fields)
+        assert isinstance(line["score"], dict) and "passed" in line["score"]
+
+
+def test_report_json_has_the_metrics(run: RunResult, gold_file: Path) -> None:
+    report = json.loads((run.out_dir / "report.json").read_text("utf-8"))
+    assert report["config"]["backend"] == "extractive"
+    assert report["gold"]["sha256"] == hashlib.sha256(gold_file.read_bytes()).hexdigest()
+    assert report["gold"]["items_evaluated"] == len(GOLD)
+    for key in (
+        "answer_accuracy",
+        "supported_accuracy",
+        "refusal_recall",
+        "false_refusal_rate",
+        "recall_at_k",
+        "mrr",
+        "latency_ms",
+    ):
+        assert key in report["overall"]
+    assert set(report["by_kind"]) == {"count", "date", "unanswerable", "name"}
+    assert report["overall"]["items"] == 4 and report["overall"]["unanswerable"] == 1
+    assert {"p50", "p95"} <= set(report["overall"]["latency_ms"]["total"])
+    assert "t-planted" in {f["id"] for f in report["failures"]}
+
+
+def test_report_html_shows_every_failure_and_fetches_nothing(run: RunResult) -> None:
+    page = (run.out_dir / "report.html").read_text("utf-8")
+    assert '<meta charset="utf-8">' in page
+    failed = [r for r in run.records if not r.verdict.passed]
+    assert failed, "the planted item must fail"
+    for r in failed:
+        assert f'id="item-{r.item.id}"' in page
+        assert r.item.question in page
+    assert page.count("<svg") == 2  # accuracy by kind, latency
+    for external in ("<script", "<link", "src=", "@import", "url("):
+        assert external not in page
+
+
+def test_cli_eval_writes_outputs_and_prints_a_summary(
+    corpus_config: Config, gold_file: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "cli"
+    result = invoke(
+        corpus_config,
+        "eval",
+        "--gold",
+        str(gold_file),
+        "--out",
+        str(out),
+        "--limit",
+        "2",
+        "--backend",
+        "extractive",
+    )
+    assert result.exit_code == 0, result.output
+    assert len(read_lines(out / "predictions.jsonl")) == 2
+    assert (out / "report.html").is_file() and (out / "report.json").is_file()
+    assert "overall" in result.output
+
+
+def test_cli_compare_has_a_row_per_mode(
+    corpus_config: Config, gold_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only the extractive backend really runs (fast and always there); "missing" stands for
+    # a backend that is not installed, which must be skipped with its reason, not fail.
+    monkeypatch.setattr("assistant.evaluate.BACKENDS", ("extractive", "missing"))
+    out = tmp_path / "compare"
+    result = invoke(
+        corpus_config,
+        "eval",
+        "--gold",
+        str(gold_file),
+        "--out",
+        str(out),
+        "--limit",
+        "2",
+        "--backend",
+        "extractive",
+        "--compare",
+    )
+    assert result.exit_code == 0, result.output
+    table = (out / "comparison.md").read_text("utf-8")
+    for mode in ("bm25", "dense", "hybrid"):
+        assert f"| {mode}-extractive | extractive | {mode} |" in table
+        assert (out / f"{mode}-extractive" / "report.json").is_file()
+    assert "- hybrid-missing: " in table  # listed with its reason, below the table
+    summary = json.loads((out / "comparison.json").read_text("utf-8"))
+    assert [c["name"] for c in summary["configurations"]] == [
+        "bm25-extractive",
+        "dense-extractive",
+        "hybrid-extractive",
+    ]
+    assert summary["skipped"][0]["name"] == "hybrid-missing" and summary["skipped"][0]["reason"]
+
+
+def test_compare_covers_modes_and_backends(corpus_config: Config) -> None:
+    cfg = configure(corpus_config, backend="extractive", mode="hybrid")
+    names = [v.name for v in compare_variants(cfg)]
+    assert names[:3] == ["bm25-extractive", "dense-extractive", "hybrid-extractive"]
+    assert names[3:] == ["hybrid-local", "hybrid-openai"]
+
+
+def test_cli_rejects_a_malformed_gold_file_naming_the_line(tmp_path: Path) -> None:
+    bad = tmp_path / "gold.jsonl"
+    bad.write_text(json.dumps(GOLD[0]) + "\n" + json.dumps({**GOLD[1], "answers": ["(9月"]}) + "\n")
+    result = CliRunner().invoke(cli, ["eval", "--gold", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:2: answers[0] is not a valid regex" in result.output
+    assert len(result.output.strip().splitlines()) == 1

@@ -1,0 +1,113 @@
+"""The grounding guard on planted answers: invented figures, citations out of range,
+refusals, and the normalizations that must not raise false alarms."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.guard import check, cn_to_int, figures, is_refusal, renumber, verify_citations
+
+LABEL = "政府工作报告（2021-11-03） › 过去五年工作回顾"
+PASSAGES = {
+    1: f"{LABEL}\n地區生產總值從2015年的1703.4億元增加到2020年的2375.3億元,年均增長6.2%,"
+    "位列全國經濟百強區第15位。",
+    2: "请回答2019!罗湖交出全面振兴答卷（2020-01-03）\n新增中小学学位6,589个,"
+    "普惠性幼儿园在园儿童比例提升到81%。完成三轮政治巡察。",
+    3: "今后五年（2021-11-03）\n到2025年,地区生产总值突破3300亿元;社会消费品零售总额达到1600亿元。",
+}
+GDP_Q = "2021年政府工作报告中,罗湖区2020年地区生产总值是多少?"
+
+
+def test_a_grounded_answer_passes() -> None:
+    report = check("罗湖区2020年地区生产总值为2375.3亿元,年均增长6.2%[1]。", PASSAGES, GDP_Q)
+    assert report.ok and not report.refused and report.cited == [1]
+    assert report.ungrounded_numbers == [] and report.missing_question_numbers == []
+
+
+def test_an_invented_number_is_caught() -> None:
+    report = check("罗湖区2020年地区生产总值为2400亿元[1]。", PASSAGES, GDP_Q)
+    assert not report.ok and report.ungrounded_numbers == ["2400亿元"]
+    assert "2400亿元" in report.problems()
+
+
+def test_a_right_number_with_the_wrong_unit_is_caught() -> None:
+    for wrong in ("2375.3万元", "6.2个百分点", "2375.3%"):
+        report = check(f"地区生产总值为{wrong}[1]。", PASSAGES, GDP_Q)
+        assert report.ungrounded_numbers == [wrong], wrong
+
+
+def test_a_number_from_another_passage_than_cited_is_caught() -> None:
+    report = check("地区生产总值为2375.3亿元[1]。新增学位6589个[1]。", PASSAGES, GDP_Q)
+    assert report.ungrounded_numbers == ["6589个"]
+
+
+def test_a_citation_out_of_range_is_dropped() -> None:
+    report = check("地区生产总值为2375.3亿元[1][7]。", PASSAGES, GDP_Q)
+    assert report.dropped_citations == [7] and "[7]" not in report.text
+    assert report.ok and report.cited == [1]
+
+
+def test_an_answer_citing_nothing_is_not_grounded() -> None:
+    report = check("地区生产总值为2375.3亿元。", PASSAGES, GDP_Q)
+    assert report.uncited and not report.ok
+    only_bad = check("地区生产总值为2375.3亿元[9]。", PASSAGES, GDP_Q)
+    assert only_bad.uncited and only_bad.dropped_citations == [9]
+
+
+def test_a_refusal_is_recognized() -> None:
+    for text in ("资料中未找到相关内容。", "資料中沒有提到2030年的目標。", "The passages do not contain it."):
+        report = check(text, PASSAGES, "到2030年罗湖地区生产总值目标是多少?")
+        assert report.refused and report.ok, text
+
+
+def test_a_partial_answer_is_not_a_refusal() -> None:
+    text = "到2025年地区生产总值突破3300亿元[3]。资料中未提及2030年的目标。"
+    report = check(text, PASSAGES, "到2025年和2030年罗湖地区生产总值目标分别是多少?")
+    assert not report.refused
+    assert report.missing_question_numbers == ["2030"]
+
+
+def test_an_answer_about_another_year_is_caught() -> None:
+    # The figure is real, but for 2025: the question asked about 2030.
+    report = check("地区生产总值目标是突破3300亿元[3]。", PASSAGES, "到2030年罗湖地区生产总值目标是多少?")
+    assert not report.ok and report.missing_question_numbers == ["2030"]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "新增中小学学位6589个[2]。",  # digit-group comma in the source
+        "新增中小学学位6,589个[2]。",
+        "完成3轮政治巡察[2]。",  # Chinese numeral in the source
+        "位列全国经济百强区第十五位[1]。",  # Chinese numeral in the answer, digits in the source
+        "位列第15位[1]，比例提升到81%[2]。",
+        "地區生產總值為2375.3億元[1]。",  # Traditional answer
+        "1. 新增学位6589个[2]\n2. 比例81%[2]",  # list numbering is not a figure
+        "2020年地区生产总值2375.3亿元。[1]",  # the marker after the full stop
+        "Luohu added 6,589 primary and secondary school places [2].",
+    ],
+)
+def test_normalization_raises_no_false_alarm(answer: str) -> None:
+    report = check(answer, PASSAGES, "罗湖的情况如何?")
+    assert report.ok and not report.ungrounded_numbers, report
+
+
+def test_numbers_named_in_the_question_are_not_invented() -> None:
+    report = check("2019年新增学位6589个[2]。", PASSAGES, "2019年罗湖新增多少学位?")
+    assert report.ok
+
+
+def test_figures_keep_magnitude_and_unit() -> None:
+    found = [(f.number, f.scale, f.unit) for f in figures("增长6.2%，新增55万平方米、1.5万人[1]")]
+    assert found == [("6.2", "", "%"), ("55", "万", "平方米"), ("1.5", "万", "人")]
+
+
+def test_verify_and_renumber_citations() -> None:
+    text, order, dropped = verify_citations("甲[3]乙[1][9]丙[3]", 3)
+    assert (order, dropped) == ([3, 1], [9])
+    assert renumber(text, order) == "甲[1]乙[2]丙[1]"
+
+
+def test_small_helpers() -> None:
+    assert [cn_to_int(t) for t in ("三", "十五", "二十三", "一百零五")] == [3, 15, 23, 105]
+    assert is_refusal("资料中未找到相关内容") and not is_refusal("地区生产总值为2375.3亿元")
