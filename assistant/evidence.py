@@ -22,6 +22,7 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _ASKS_QUANTITY = re.compile(r"多少|几|数量|规模|比例|增长|目标|达到|how (?:many|much)|number|percent")
 _ASKS_DATE = re.compile(r"哪天|哪一天|何时|什么时候|日期|哪年|哪一年|when|what date|which year")
 HEADING_MAX = 40
+_DATE = re.compile(r"\d{4}\s*[年-]\s*\d{1,2}\s*[月-]\s*\d{1,2}")
 _YEAR = re.compile(r"(?:19|20)\d{2}")
 _VALUE = r"[\d一二三四五六七八九十百千万两]+(?:\.\d+)?\s*(?:多|余)?(?:万|亿)?"
 _COUNTERS = "个项家所条栋座套名场支批类大种"
@@ -60,8 +61,11 @@ def question_numbers(question_norm: str) -> list[str]:
 
 
 def _is_statement(sentence: str) -> bool:
-    """Headings and header lines (no end mark, short) name a topic; they state nothing."""
-    return len(sentence) >= 8 and (sentence[-1] in "。!?;:”’」)" or len(sentence) > HEADING_MAX)
+    """Headings (no end mark, short) name a topic and state nothing; a header line with a
+    date or figure ("——2021年11月3日在…会议上") does state something."""
+    if len(sentence) < 8:
+        return False
+    return sentence[-1] in "。!?;:”’」)" or len(sentence) > HEADING_MAX or _DATE.search(sentence) is not None
 
 
 def _value_bonus(question_norm: str, sentence_norm: str) -> float:

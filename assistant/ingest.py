@@ -114,7 +114,8 @@ def ingest(
         if root.is_dir():
             overrides.update(load_manifest(root))
 
-    live = None if rebuild else read_manifest(index_dir)
+    previous = read_manifest(index_dir)
+    live = None if rebuild else previous
     if live is not None and live.index_mode != cfg.index.mode:
         live = None  # another store holds no vectors to reuse: build afresh there
     if live is not None:
@@ -208,7 +209,8 @@ def ingest(
         index_mode=cfg.index.mode,
     )
     commit(index_dir, manifest)
-    keep = {generation} | ({live.generation} if live else set())
+    # The previous generation stays for readers that opened it; half-built ones go.
+    keep = {generation} | ({previous.generation} if previous else set())
     prune(index_dir, client, cfg.index.collection, keep)
 
     summary.chunks = len(chunks)

@@ -39,6 +39,7 @@ class IngestProgress:
         self._bar.__exit__(kind, err, tb)
 
     def start(self, total: int) -> None:
+        console.print(f"embedding {total} new chunks", highlight=False)
         self._task = self._bar.add_task("embed", total=total)
 
     def advance(self, n: int) -> None:

@@ -19,6 +19,9 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 logging.getLogger("chromadb.telemetry").setLevel(logging.CRITICAL)
 
 
+DOC_KEY = "source_doc"
+
+
 class StoreError(Exception):
     """The vector store cannot be reached or used; the message says what to do."""
 
@@ -81,8 +84,9 @@ class VectorStore:
                 id_=c.chunk_id,
                 text=c.search_text,
                 embedding=vectors[i].tolist(),
-                metadata={"doc_id": c.doc_id, "date_num": doc_dates.get(c.doc_id, 0)},
-                excluded_embed_metadata_keys=["doc_id", "date_num"],
+                # Not "doc_id": llama-index overwrites that key with the node's ref_doc_id.
+                metadata={DOC_KEY: c.doc_id, "date_num": doc_dates.get(c.doc_id, 0)},
+                excluded_embed_metadata_keys=[DOC_KEY, "date_num"],
             )
             for i, c in enumerate(chunks)
         ]
@@ -137,7 +141,7 @@ def _filters(flt: DenseFilter | None) -> Any:
         return None
     parts = []
     if flt.doc_ids is not None:
-        parts.append(MetadataFilter(key="doc_id", value=list(flt.doc_ids), operator=FilterOperator.IN))
+        parts.append(MetadataFilter(key=DOC_KEY, value=list(flt.doc_ids), operator=FilterOperator.IN))
     if flt.date_from is not None:
         parts.append(MetadataFilter(key="date_num", value=flt.date_from, operator=FilterOperator.GTE))
     if flt.date_to is not None:

@@ -118,9 +118,9 @@ def test_killed_ingest_leaves_the_old_index_answering(tmp_path: Path) -> None:
     cfg = make_config(tmp_path, src)
     ingest(cfg)
     before = read_manifest(cfg.paths.index_dir)
-    # Enough new text that embedding takes many seconds, then kill the process mid-way.
-    for i in range(3):
-        shutil.copy(SOURCES / "002_833012a21d5118d3.txt", src / f"copy{i}.txt")
+    # A long new report, so that embedding runs long enough to be killed in the middle.
+    copy = src / "copy.txt"
+    shutil.copy(SOURCES / "002_833012a21d5118d3.txt", copy)
     toml = tmp_path / "assistant.toml"
     toml.write_text(
         f'[paths]\nsources = "{src}"\nindex_dir = "{cfg.paths.index_dir}"\n'
@@ -129,10 +129,13 @@ def test_killed_ingest_leaves_the_old_index_answering(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "assistant.cli", "--config", str(toml), "ingest"],
         cwd=ROOT,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
+        text=True,
     )
-    time.sleep(6)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().startswith("embedding")
+    time.sleep(1.0)
     assert proc.poll() is None, "ingest finished before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -142,6 +145,13 @@ def test_killed_ingest_leaves_the_old_index_answering(tmp_path: Path) -> None:
     response = ask(pipe, "罗湖八大措施中规划引领要高质量编制什么规划?")
     assert not response.refused and "十四五" in response.answer
 
-    summary = ingest(cfg)  # the next ingest completes and cleans up the half-built one
-    assert summary.documents == 5
-    assert _vector_count(cfg) == summary.chunks
+    # The next ingest completes and clears away the half-built generation.
+    copy.unlink()
+    summary = ingest(cfg)
+    assert summary.up_to_date and summary.documents == 2
+    ingest(cfg, rebuild=True)
+    after = read_manifest(cfg.paths.index_dir)
+    assert after is not None and before is not None
+    client = connect(cfg.index, cfg.paths.index_dir)
+    names = {c if isinstance(c, str) else c.name for c in client.list_collections()}
+    assert names == {after.collection, before.collection}  # nothing half-built is left
