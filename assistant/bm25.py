@@ -16,10 +16,14 @@ import numpy as np
 _TOKEN_OK = re.compile(r"[\w\u4e00-\u9fff]")
 # Words that say "this is a question" rather than what it is about.
 STOPWORDS = frozenset(
-    "的 了 和 与 及 是 在 有 为 对 中 把 被 将 等 也 都 就 而 或 之 其 这 那 个 各 我们 "
-    "什么 多少 怎么 如何 是否 吗 呢 请问 请 问 一下 提出 提到 情况 谁 称 按 据 叫 共 "
-    "一文 报道 什么样 怎样 意思 指 分别 其中 又 要 the a an of in on to for is are was what "
-    "which how many much did does do".split()
+    (
+        "的 了 和 与 及 是 在 有 为 对 中 把 被 将 等 也 都 就 "
+        "而 或 之 其 这 那 个 各 我们 什么 多少 怎么 如何 是否 吗 "
+        "呢 请问 请 问 一下 提出 提到 情况 谁 称 按 据 叫 共 一文 "
+        "报道 什么样 怎样 意思 指 分别 其中 又 要 the a an "
+        "of in on to for is are was what "
+        "which how many much did does do "
+    ).split()
 )
 # Interrogatives such as 哪条, 哪几个, 第几名, 几项: open-ended, so not matched literally.
 _INTERROGATIVE = re.compile(r"^(?:哪|第几|几)")

@@ -41,8 +41,12 @@ class IngestConfig(_Section):
 
 
 class ChunkConfig(_Section):
-    min_chars: int = Field(200, ge=20, description="Pieces shorter than this merge with a neighbour.")
-    max_chars: int = Field(500, ge=50, description="A chunk never grows past this (sentences kept whole).")
+    min_chars: int = Field(
+        200, ge=20, description="Pieces shorter than this merge with a neighbour."
+    )
+    max_chars: int = Field(
+        500, ge=50, description="A chunk never grows past this (sentences kept whole)."
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> ChunkConfig:

@@ -19,14 +19,18 @@ from assistant.models import Hit
 from assistant.textnorm import for_search
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_ASKS_QUANTITY = re.compile(r"多少|几|数量|规模|比例|增长|目标|达到|how (?:many|much)|number|percent")
+_ASKS_QUANTITY = re.compile(
+    r"多少|几|数量|规模|比例|增长|目标|达到|how (?:many|much)|number|percent"
+)
 _ASKS_DATE = re.compile(r"哪天|哪一天|何时|什么时候|日期|哪年|哪一年|when|what date|which year")
 HEADING_MAX = 40
 _DATE = re.compile(r"\d{4}\s*[年-]\s*\d{1,2}\s*[月-]\s*\d{1,2}")
 _YEAR = re.compile(r"(?:19|20)\d{2}")
 _VALUE = r"[\d一二三四五六七八九十百千万两]+(?:\.\d+)?\s*(?:多|余)?(?:万|亿)?"
 _COUNTERS = "个项家所条栋座套名场支批类大种"
-_ASKED_UNIT = re.compile(r"(?<!第)(?:多少|几)(亿元|万元|亿|万|元|个|项|家|所|条|栋|座|套|名|人次|人|场|公里|平方米|剂|倍|%)?")
+_ASKED_UNIT = re.compile(
+    r"(?<!第)(?:多少|几)(亿元|万元|亿|万|元|个|项|家|所|条|栋|座|套|名|人次|人|场|公里|平方米|剂|倍|%)?"
+)
 _ORDINAL = re.compile(r"[一二三四五六七八九十]+[届次]")
 _ENTITY_TAGS = frozenset({"ns", "nr", "nt"})
 _LATIN = re.compile(r"[A-Za-z]")
@@ -65,7 +69,11 @@ def _is_statement(sentence: str) -> bool:
     date or figure ("——2021年11月3日在…会议上") does state something."""
     if len(sentence) < 8:
         return False
-    return sentence[-1] in "。!?;:”’」)" or len(sentence) > HEADING_MAX or _DATE.search(sentence) is not None
+    return (
+        sentence[-1] in "。!?;:”’」)"
+        or len(sentence) > HEADING_MAX
+        or _DATE.search(sentence) is not None
+    )
 
 
 def _value_bonus(question_norm: str, sentence_norm: str) -> float:
@@ -120,7 +128,9 @@ def asked_units(question_norm: str) -> list[str]:
     return [m.group(1) or "" for m in _ASKED_UNIT.finditer(question_norm)]
 
 
-def _gives_value(question_norm: str, sentences: list[Sentence], cfg: AnswerConfig) -> tuple[bool, str]:
+def _gives_value(
+    question_norm: str, sentences: list[Sentence], cfg: AnswerConfig
+) -> tuple[bool, str]:
     """A question asking "how many X" needs a sentence on the question that states a number
     of X; a sentence about the subject without the figure does not answer it."""
     on_topic = [s.norm for s in sentences if s.coverage >= cfg.min_sentence_coverage]

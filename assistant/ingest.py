@@ -31,7 +31,7 @@ from assistant.index import (
 )
 from assistant.index import _load_chunks as load_chunks
 from assistant.index import _load_documents as load_documents
-from assistant.load import LoadError, LoadedFile, content_hash, load_file
+from assistant.load import LoadedFile, LoadError, content_hash, load_file
 from assistant.metadata import MANIFEST, apply_manifest, load_manifest, read_meta
 from assistant.models import Chunk, Document
 from assistant.store import VectorStore, connect

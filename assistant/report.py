@@ -71,9 +71,7 @@ def print_response(r: Response) -> None:
     style = "yellow" if r.refused else "bold"
     console.print(r.answer, style=style, markup=False, highlight=False)
     for c in r.citations:
-        console.print(
-            f"\n[{c.n}] {c.title} ({c.date}) › {c.section}", style="cyan", markup=False
-        )
+        console.print(f"\n[{c.n}] {c.title} ({c.date}) › {c.section}", style="cyan", markup=False)
         console.print(c.text, markup=False, highlight=False)
     if r.refused and r.retrieved:
         console.print("\n最接近的段落 / closest passages:", style="dim")

@@ -105,7 +105,9 @@ class Retriever:
             chunk = self.index.by_id.get(cid)
             if chunk is None:
                 continue  # a vector without a chunk record: a stale collection, ignore it
-            by_mode = dict(zip([m for m in ("bm25", "dense") if _uses(mode, m)], ranks, strict=True))
+            by_mode = dict(
+                zip([m for m in ("bm25", "dense") if _uses(mode, m)], ranks, strict=True)
+            )
             hits.append(Hit(chunk, score, by_mode.get("bm25"), by_mode.get("dense")))
         return hits
 
@@ -117,8 +119,12 @@ class Retriever:
         q_tokens = tokenize(query)
         top = max(score for _, score, _ in fused)
         rescored = [
-            (cid, self.index.bm25.coverage(q_tokens, self._tokens(cid), self._text(cid))
-             + self.cfg.rerank_fusion_share * score / top, ranks)
+            (
+                cid,
+                self.index.bm25.coverage(q_tokens, self._tokens(cid), self._text(cid))
+                + self.cfg.rerank_fusion_share * score / top,
+                ranks,
+            )
             for cid, score, ranks in fused
         ]
         return sorted(rescored, key=lambda x: -x[1])

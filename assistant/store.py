@@ -141,9 +141,13 @@ def _filters(flt: DenseFilter | None) -> Any:
         return None
     parts = []
     if flt.doc_ids is not None:
-        parts.append(MetadataFilter(key=DOC_KEY, value=list(flt.doc_ids), operator=FilterOperator.IN))
+        parts.append(
+            MetadataFilter(key=DOC_KEY, value=list(flt.doc_ids), operator=FilterOperator.IN)
+        )
     if flt.date_from is not None:
-        parts.append(MetadataFilter(key="date_num", value=flt.date_from, operator=FilterOperator.GTE))
+        parts.append(
+            MetadataFilter(key="date_num", value=flt.date_from, operator=FilterOperator.GTE)
+        )
     if flt.date_to is not None:
         parts.append(MetadataFilter(key="date_num", value=flt.date_to, operator=FilterOperator.LTE))
     if not parts:

@@ -44,8 +44,6 @@ def for_match(text: str) -> str:
     return _DIGIT_COMMA.sub("", text)
 
 
-
-
 def is_traditional(text: str) -> bool:
     """Whether text reads as Traditional script: it changes under t2s more than a little."""
     han = [c for c in text if "\u4e00" <= c <= "\u9fff"]

@@ -38,7 +38,9 @@ def test_heading_levels() -> None:
 
 def test_heading_label_is_the_first_clause() -> None:
     assert heading_label("1.规划引领:高质量编制“十四五”规划。正文") == "1.规划引领"
-    assert heading_label("(八)突出解民憂暖民心,堅定不移做好民生改善,在共享發展成果上取得新突破。").endswith("…")
+    assert heading_label(
+        "(八)突出解民憂暖民心,堅定不移做好民生改善,在共享發展成果上取得新突破。"
+    ).endswith("…")
 
 
 def test_sentence_spans_keep_closing_quotes_and_decimals() -> None:

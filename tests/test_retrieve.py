@@ -16,7 +16,10 @@ QUESTIONS = [
     ("政府工作報告提出全區優良水體比例要達到多少?", "优良水体比例达到80%"),
     ("全區高質量發展大會上區委書記提出了幾個「干」?", "六个“干”"),
     ("How much fixed-asset investment did Luohu complete in 2019?", "固定资产投资332亿元"),
-    ("Which session of the Luohu district party committee met on 26 September 2024?", "第八届委员会第六次全体会议"),
+    (
+        "Which session of the Luohu district party committee met on 26 September 2024?",
+        "第八届委员会第六次全体会议",
+    ),
 ]
 
 
@@ -34,7 +37,9 @@ def test_hybrid_finds_the_passage_in_top_5(pipeline, question: str, phrase: str)
 def test_each_mode_finds_most_chinese_questions(pipeline, mode: str) -> None:
     chinese = [(q, p) for q, p in QUESTIONS if not q.isascii()]
     found = sum(
-        any(for_match(p) in t for t in _texts(pipeline.retriever.retrieve(for_search(q), mode=mode)))
+        any(
+            for_match(p) in t for t in _texts(pipeline.retriever.retrieve(for_search(q), mode=mode))
+        )
         for q, p in chinese
     )
     assert found >= len(chinese) - 1
@@ -66,5 +71,5 @@ def test_date_filter(pipeline) -> None:
 
 def test_rrf_rewards_agreement() -> None:
     fused = rrf([(["a", "b", "c"], 1.0), (["b", "c", "a"], 1.0)], k=60)
-    assert [cid for cid, _, _ in fused][0] == "b"
+    assert fused[0][0] == "b"
     assert fused[0][2] == [2, 1]
