@@ -26,6 +26,7 @@ HEADING_RULES: tuple[tuple[int, re.Pattern[str]], ...] = (
 _SENTENCE_END = re.compile(r"[。!?;！？；]+[”’」』)）]*")
 HEADLINE_MAX = 30
 SUBHEAD_MAX = 12
+PARAGRAPH_MIN = 40
 HEADING_LABEL_MAX = 30
 _NO_HEADLINE_END = tuple("。!?;:,、,！？；：，")
 
@@ -51,7 +52,8 @@ def heading_level(line: str, next_line: str | None) -> int | None:
     for level, pattern in HEADING_RULES:
         if pattern.match(line):
             return level
-    if next_line is None or len(next_line) <= len(line):
+    # A headline stands above a paragraph, not above another short line ("各位代表:").
+    if next_line is None or len(next_line) < PARAGRAPH_MIN:
         return None
     if len(line) <= HEADLINE_MAX and not line.endswith(_NO_HEADLINE_END):
         return 2  # a news headline line above its paragraphs
@@ -154,10 +156,12 @@ def chunk_document(doc: Document, cfg: ChunkConfig, header_lines: int = 3) -> li
         text = raw.strip()
         end = start + len(text)
         section = SECTION_SEP.join(group[-1].section)
-        base = hashlib.sha256(f"{doc.doc_id}\x00{text}".encode()).hexdigest()[:16]
+        heading = f"{doc.meta.title} {doc.meta.date}\n{section}"
+        search_text = for_search(f"{heading}\n{text}")
+        # From what is embedded, so an id names one vector: same text in, same id out.
+        base = hashlib.sha256(f"{doc.doc_id}\x00{search_text}".encode()).hexdigest()[:16]
         seen[base] = seen.get(base, 0) + 1
         chunk_id = base if seen[base] == 1 else f"{base}-{seen[base]}"
-        heading = f"{doc.meta.title} {doc.meta.date}\n{section}"
         chunks.append(
             Chunk(
                 chunk_id=chunk_id,
@@ -166,7 +170,7 @@ def chunk_document(doc: Document, cfg: ChunkConfig, header_lines: int = 3) -> li
                 start=start,
                 end=end,
                 text=text,
-                search_text=for_search(f"{heading}\n{text}"),
+                search_text=search_text,
             )
         )
     return chunks

@@ -45,6 +45,7 @@ class Manifest:
     documents: int
     chunks: int
     index_mode: str
+    pipeline: str = ""  # fingerprint of the cleaning/chunking that produced the chunks
 
 
 def new_generation_id() -> str:

@@ -1,12 +1,14 @@
 """The path of a document: load, clean, split, embed, store.
 
 Incremental by content hash: an unchanged file costs no embedding work (its vectors are
-copied from the live generation), a changed file replaces its chunks, a removed file's
-chunks go. The new generation only becomes live once it is complete.
+copied from the live generation), a changed file replaces its chunks (embedding only those
+whose text changed), a removed file's chunks go. The new generation only becomes live once it is complete.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -36,6 +38,10 @@ from assistant.metadata import MANIFEST, apply_manifest, load_manifest, read_met
 from assistant.models import Chunk, Document
 from assistant.store import VectorStore, connect
 from assistant.textnorm import is_traditional
+
+
+# Bump when cleaning or chunking changes what a file turns into: the next ingest redoes them.
+PIPELINE_VERSION = 2
 
 
 class Progress(Protocol):
@@ -123,6 +129,10 @@ def ingest(
     old_folder = generation_dir(index_dir, live.generation) if live else None
     old_docs = {d.doc_id: d for d in load_documents(old_folder)} if old_folder else {}
     old_chunks = load_chunks(old_folder) if old_folder else []
+    fingerprint = pipeline_fingerprint(cfg)
+    # Another cleaner or chunker version: every document is processed again, but a chunk
+    # whose text did not change still reuses its vector.
+    stale = live is not None and live.pipeline != fingerprint
 
     kept: list[Document] = []
     fresh: list[Document] = []
@@ -134,7 +144,8 @@ def ingest(
         except OSError as err:
             data_hash = ""
             summary.skipped.append(Skipped(str(path), f"unreadable: {err.strerror}"))
-        if old and old.content_hash == data_hash and not _manifest_changed(old, overrides, doc_id):
+        same_input = old and old.content_hash == data_hash and not stale
+        if same_input and not _manifest_changed(old, overrides, doc_id):
             kept.append(old)
             continue
         if not data_hash:
@@ -161,7 +172,7 @@ def ingest(
         summary.repaired_spans += d.clean_summary.get("mojibake_repaired", 0)
         summary.unrecoverable_spans += d.clean_summary.get("mojibake_unrecoverable", 0)
 
-    if live is not None and not fresh and not summary.removed:
+    if live is not None and not fresh and not summary.removed and not stale:
         summary.up_to_date = True
         summary.chunks = live.chunks
         summary.generation = live.generation
@@ -169,8 +180,11 @@ def ingest(
         return summary
 
     kept_ids = {d.doc_id for d in kept}
+    old_ids = {c.chunk_id for c in old_chunks}
+    fresh_chunks = [c for d in fresh for c in chunk_document(d, cfg.chunk)]
     reused = [c for c in old_chunks if c.doc_id in kept_ids]
-    new_chunks = [c for d in fresh for c in chunk_document(d, cfg.chunk)]
+    reused += [c for c in fresh_chunks if c.chunk_id in old_ids]
+    new_chunks = [c for c in fresh_chunks if c.chunk_id not in old_ids]
     chunks = reused + new_chunks
 
     generation = new_generation_id()
@@ -207,6 +221,7 @@ def ingest(
         documents=len(documents),
         chunks=len(chunks),
         index_mode=cfg.index.mode,
+        pipeline=fingerprint,
     )
     commit(index_dir, manifest)
     # The previous generation stays for readers that opened it; half-built ones go.
@@ -217,6 +232,12 @@ def ingest(
     summary.generation = generation
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def pipeline_fingerprint(cfg: Config) -> str:
+    """What decides the chunks besides the files: the processing version and chunk sizes."""
+    raw = json.dumps([PIPELINE_VERSION, cfg.chunk.model_dump()], sort_keys=True)
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
 def _manifest_changed(old: Document, overrides: dict[str, dict[str, str]], doc_id: str) -> bool:

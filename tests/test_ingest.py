@@ -65,7 +65,9 @@ def test_changed_and_removed_files(tmp_path: Path) -> None:
     (cfg.paths.sources / MEETING).unlink()
     second = ingest(cfg)
     assert (second.changed, second.removed, second.unchanged) == (1, 1, 0)
-    assert second.embedded_chunks >= 1 and second.reused_chunks == 0
+    # Only the chunk that gained the new sentence is embedded again.
+    assert 1 <= second.embedded_chunks <= 2
+    assert second.reused_chunks == second.chunks - second.embedded_chunks
 
     index = Index.open(cfg)
     assert {c.doc_id for c in index.chunks} == {NEWS}
@@ -155,3 +157,16 @@ def test_killed_ingest_leaves_the_old_index_answering(tmp_path: Path) -> None:
     client = connect(cfg.index, cfg.paths.index_dir)
     names = {c if isinstance(c, str) else c.name for c in client.list_collections()}
     assert names == {after.collection, before.collection}  # nothing half-built is left
+
+
+def test_new_chunk_sizes_rechunk_and_reuse_unchanged_chunks(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path, _small_sources(tmp_path))
+    first = ingest(cfg)
+    smaller = make_config(tmp_path, cfg.paths.sources, chunk={"min_chars": 100, "max_chars": 300})
+    second = ingest(smaller)
+    assert not second.up_to_date and second.changed == 2
+    assert second.chunks > first.chunks
+    # Sections shorter than both sizes give the same chunk: its vector is copied, not redone.
+    assert second.reused_chunks > 0
+    assert second.reused_chunks + second.embedded_chunks == second.chunks == _vector_count(smaller)
+    assert ingest(smaller).up_to_date
