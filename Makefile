@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint clean-index
+.PHONY: install run test lint clean-index browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,9 +17,22 @@ install: $(STAMP)
 
 run: install
 	$(BIN)/assistant ingest
-	$(BIN)/assistant chat
+	$(BIN)/assistant serve
 
-test: install
+# The browser test drives Debian's chromium (Playwright cannot download browsers offline),
+# with CJK and emoji fonts so the page renders as staff see it. Installed only when
+# missing and apt-get exists; if that fails the browser test skips and says why.
+browser:
+	@if command -v apt-get >/dev/null 2>&1 && \
+	   { [ ! -x /usr/bin/chromium ] || [ -z "$$(fc-list :lang=zh 2>/dev/null)" ]; }; then \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo "sudo -n"); \
+	  { $$SUDO apt-get install -y -q chromium fonts-noto-cjk fonts-noto-color-emoji >/dev/null 2>&1 || \
+	    { $$SUDO apt-get update -q >/dev/null 2>&1 && \
+	      $$SUDO apt-get install -y -q chromium fonts-noto-cjk fonts-noto-color-emoji >/dev/null 2>&1; }; } || \
+	  echo "could not install chromium: the browser test will be skipped"; \
+	fi
+
+test: install browser
 	$(BIN)/ruff check assistant tests eval
 	$(BIN)/python -m pytest -q
 

@@ -153,7 +153,8 @@ def ask_stream(
 
     t = time.perf_counter()
     text, cited, guard = verify_citations(Draft(outcome.text, outcome.refused), hits)
-    if generator is not None and is_traditional(question) and not is_english(question):
+    written = generator is not None and outcome.backend == generator.name
+    if written and is_traditional(question) and not is_english(question):
         text = to_traditional(text)  # the model wrote Simplified; the asker reads Traditional
     timings["verify"] = _ms(t)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Container
 from functools import lru_cache
 from pathlib import Path
 
@@ -40,6 +41,20 @@ def _jieba():  # type: ignore[no-untyped-def]
 
 def tokenize(text: str) -> list[str]:
     """Search-mode jieba tokens, lowercased, without punctuation and question words."""
+    return list(_tokenize_cached(text))
+
+
+# Answering tokenizes the same passages and sentences again and again (evidence selection,
+# reranking); jieba is most of a warm question's CPU time. Bounded: a few MB of text.
+TOKEN_CACHE_SIZE = 8192
+
+
+@lru_cache(maxsize=TOKEN_CACHE_SIZE)
+def _tokenize_cached(text: str) -> tuple[str, ...]:
+    return tuple(_tokenize(text))
+
+
+def _tokenize(text: str) -> list[str]:
     tokens = _jieba().cut_for_search(text.lower())
     return [
         t
@@ -58,6 +73,9 @@ class BM25Index:
         scores = getattr(retriever, "scores", None) or {}
         indptr = np.asarray(scores.get("indptr", np.zeros(1)))
         self._df = np.diff(indptr)
+        # Term -> rows (sorted) of the document-term matrix: which chunk holds which token.
+        self._indptr = indptr
+        self._rows = np.asarray(scores.get("indices", np.zeros(0, dtype=np.int32)))
         self._n = max(int(scores.get("num_docs", len(ids))), 1)
 
     def idf(self, token: str) -> float:
@@ -66,7 +84,21 @@ class BM25Index:
         df = int(self._df[tid]) if tid is not None and tid < len(self._df) else 0
         return float(np.log(1 + (self._n - df + 0.5) / (df + 0.5)))
 
-    def coverage(self, q_tokens: list[str], text_tokens: set[str], text: str = "") -> float:
+    def has_token(self, row: int, token: str) -> bool:
+        """Whether the text at `row` has `token` among its tokens, read from the index."""
+        tid = self._vocab.get(token)
+        if tid is None or tid + 1 >= len(self._indptr):
+            return False
+        lo, hi = int(self._indptr[tid]), int(self._indptr[tid + 1])
+        pos = lo + int(np.searchsorted(self._rows[lo:hi], row))
+        return pos < hi and int(self._rows[pos]) == row
+
+    def tokens_at(self, row: int) -> Container[str]:
+        """The tokens of the text at `row`, as `tokenize` gave them when indexing: answers
+        `token in ...` without tokenizing the text again."""
+        return _RowTokens(self, row)
+
+    def coverage(self, q_tokens: list[str], text_tokens: Container[str], text: str = "") -> float:
         """IDF-weighted share of the question's distinct terms that a text contains.
 
         A term also counts when it occurs inside the text as characters: jieba cuts the same
@@ -84,7 +116,7 @@ class BM25Index:
         import bm25s
 
         retriever = bm25s.BM25()
-        corpus = [tokenize(t) or ["∅"] for t in texts]
+        corpus = [_tokenize(t) or ["∅"] for t in texts]  # once per text: not worth caching
         retriever.index(corpus, show_progress=False)
         return cls(retriever, ids)
 
@@ -118,3 +150,12 @@ class BM25Index:
         return [
             (self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0
         ]
+
+
+class _RowTokens(Container[str]):
+    def __init__(self, index: BM25Index, row: int) -> None:
+        self._index = index
+        self._row = row
+
+    def __contains__(self, token: object) -> bool:
+        return isinstance(token, str) and self._index.has_token(self._row, token)

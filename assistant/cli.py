@@ -217,6 +217,144 @@ def eval_command(
     print_summary(result)
 
 
+@cli.command()
+@click.option("--host", default=None, help="Address to bind (default: ui.host, 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Default: ui.port.")
+@click.pass_context
+@friendly
+def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Serve the web UI for staff (chat, cited passages, sources, feedback)."""
+    from assistant.ui import launch
+
+    cfg = _cfg(ctx)
+    click.echo(f"正在加载 / loading… then http://{host or cfg.ui.host}:{port or cfg.ui.port}")
+    launch(cfg, host=host, port=port, block=True)
+
+
+@cli.group()
+def feedback() -> None:
+    """Staff feedback given in the web UI."""
+
+
+@feedback.command("export")
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File to write (default: standard output).",
+)
+@click.pass_context
+def feedback_export(ctx: click.Context, fmt: str, out: Path | None) -> None:
+    """Write every feedback record (question, answer, citations, backend, time) as JSONL
+    or CSV."""
+    from assistant.feedback import FeedbackStore, feedback_path
+
+    path = feedback_path(_cfg(ctx))
+    if not path.exists():
+        raise UserError(f"no feedback yet: {path} does not exist")
+    store = FeedbackStore(path)
+    export = store.export_jsonl if fmt == "jsonl" else store.export_csv
+    if out is None:
+        export(sys.stdout)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # utf-8-sig for CSV: spreadsheet programs then read the Chinese text correctly.
+    encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
+    with out.open("w", encoding=encoding, newline="") as fh:
+        count = export(fh)
+    click.echo(f"{count} feedback records written to {out}", err=True)
+
+
+@cli.command()
+@click.option("--scales", default=None, help="Corpus multiples (default: 1,10,100,1000).")
+@click.option("--quick", is_flag=True, help="Only 1x, 10x and 100x.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("eval/bench"),
+    show_default=True,
+    help="Where bench.json, bench.md and bench.png go.",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(["extractive", "local", "openai"]),
+    default=None,
+    help="Backend of the comparison with the plain llama-index pipeline (default: extractive).",
+)
+@click.option(
+    "--gold",
+    "gold_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=Path("eval/gold.jsonl"),
+    show_default=True,
+)
+@click.option("--questions", type=click.IntRange(min=1), default=None, help="First N questions.")
+@click.option(
+    "--repeats",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Cold starts of `assistant ask` per scale.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Synthetic corpus seed.")
+@click.option("--no-baseline", is_flag=True, help="Skip the plain llama-index comparison.")
+@click.option("--no-ui", is_flag=True, help="Skip the UI process measurement.")
+@click.option(
+    "--work",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Scratch folder for the scaled indexes (default: the system temp folder).",
+)
+@click.pass_context
+@friendly
+def bench(
+    ctx: click.Context,
+    scales: str | None,
+    quick: bool,
+    out_dir: Path,
+    backend: str | None,
+    gold_path: Path,
+    questions: int | None,
+    repeats: int,
+    seed: int,
+    no_baseline: bool,
+    no_ui: bool,
+    work: Path | None,
+) -> None:
+    """Measure ingest, query latency per stage, memory and disk at growing corpus sizes,
+    and compare with a plain llama-index pipeline; writes JSON, markdown and a plot."""
+    from assistant.bench import DEFAULT_SCALES, QUICK_SCALES, BenchError, BenchOptions, run_bench
+
+    try:
+        chosen = tuple(int(x) for x in scales.split(",")) if scales else None
+    except ValueError as err:
+        raise UserError(f"--scales takes integers separated by commas, got {scales!r}") from err
+    if chosen and min(chosen) < 1:
+        raise UserError("--scales must be 1 or more")
+    opts = BenchOptions(
+        scales=chosen or (QUICK_SCALES if quick else DEFAULT_SCALES),
+        out_dir=out_dir,
+        backend=backend,
+        gold=gold_path,
+        questions=questions,
+        seed=seed,
+        repeats=repeats,
+        baseline=not no_baseline,
+        ui=not no_ui,
+        work=work,
+        command="assistant " + " ".join(sys.argv[1:]),
+    )
+    try:
+        run_bench(_cfg(ctx), opts, log=lambda line: click.echo(line, err=True))
+    except BenchError as err:
+        raise UserError(str(err)) from err
+    click.echo(f"bench results in {out_dir}: bench.json, bench.md, bench.png")
+
+
 def main() -> None:
     cli(prog_name="assistant")
 

@@ -118,6 +118,13 @@ class LocalLLMConfig(_Section):
     max_tokens: int = Field(256, ge=16, le=4096, description="Longest answer in tokens.")
     temperature: float = Field(0.0, ge=0, le=2, description="0: greedy, reproducible.")
     seed: int = Field(0, ge=0, description="Sampling seed (matters only above temperature 0).")
+    cache_mb: int = Field(
+        256,
+        ge=0,
+        le=16384,
+        description="RAM for saved prompt states, so that a different prompt in between "
+        "(follow-up rewriting) does not cost the shared system prompt again; 0: off.",
+    )
 
 
 class OpenAIConfig(_Section):

@@ -2,7 +2,8 @@
 
 Incremental by content hash: an unchanged file costs no embedding work (its vectors are
 copied from the live generation), a changed file replaces its chunks (embedding only those
-whose text changed), a removed file's chunks go. The new generation only becomes live once it is complete.
+whose text changed), a removed file's chunks go. The new generation only becomes live once
+it is complete.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ from assistant.metadata import MANIFEST, apply_manifest, load_manifest, read_met
 from assistant.models import Chunk, Document
 from assistant.store import VectorStore, connect
 from assistant.textnorm import is_traditional
-
 
 # Bump when cleaning or chunking changes what a file turns into: the next ingest redoes them.
 PIPELINE_VERSION = 2
@@ -128,7 +128,6 @@ def ingest(
         check_model(live)
     old_folder = generation_dir(index_dir, live.generation) if live else None
     old_docs = {d.doc_id: d for d in load_documents(old_folder)} if old_folder else {}
-    old_chunks = load_chunks(old_folder) if old_folder else []
     fingerprint = pipeline_fingerprint(cfg)
     # Another cleaner or chunker version: every document is processed again, but a chunk
     # whose text did not change still reuses its vector.
@@ -179,6 +178,8 @@ def ingest(
         summary.seconds = time.perf_counter() - t0
         return summary
 
+    # Read only now: an up-to-date run never needs them, and 88k chunks take seconds to read.
+    old_chunks = load_chunks(old_folder) if old_folder else []
     kept_ids = {d.doc_id for d in kept}
     old_ids = {c.chunk_id for c in old_chunks}
     fresh_chunks = [c for d in fresh for c in chunk_document(d, cfg.chunk)]

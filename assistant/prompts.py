@@ -22,8 +22,8 @@ from assistant.textnorm import for_search
 Context = Literal["sentences", "passages"]
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": ...}
 
-_SECTION_CHARS = 24  # the end of a long heading path is the informative part
-_TITLE_CHARS = 30
+_SECTION_CHARS = 14  # the last heading, its start: "(一)砥砺奋进谋发展…"
+_TITLE_CHARS = 16  # labels are prefilled for every passage: keep them short
 
 
 class PromptError(BackendError):
@@ -101,18 +101,16 @@ def render(template: str, **values: str) -> str:
 def passage_label(title: str, date: str, section: str) -> str:
     """Where a passage comes from, short: prefill on two cores is the slow part."""
     section = section.rsplit(" › ", 1)[-1] if section else ""
-    parts = [_clip(for_search(title), _TITLE_CHARS, tail=False)]
+    parts = [_clip(for_search(title), _TITLE_CHARS)]
     if date:
         parts.append(f"（{date}）")
     if section:
-        parts.append(" › " + _clip(for_search(section), _SECTION_CHARS, tail=True))
+        parts.append(" › " + _clip(for_search(section), _SECTION_CHARS))
     return "".join(parts)
 
 
-def _clip(text: str, limit: int, tail: bool) -> str:
-    if len(text) <= limit:
-        return text
-    return "…" + text[-limit:] if tail else text[:limit] + "…"
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def render_passages(request: AnswerRequest, context: Context) -> str:

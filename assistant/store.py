@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,8 @@ class VectorStore:
         self.li_store = ChromaVectorStore(chroma_collection=self.collection)
 
     def count(self) -> int:
-        return int(self.collection.count())
+        with reachable(self.client):
+            return int(self.collection.count())
 
     def add(self, chunks: Sequence[Chunk], vectors: np.ndarray, doc_dates: dict[str, int]) -> None:
         from llama_index.core.schema import TextNode
@@ -91,42 +93,83 @@ class VectorStore:
             for i, c in enumerate(chunks)
         ]
         for batch in _batches(nodes, self._max_batch()):
-            self.li_store.add(batch)
+            with reachable(self.client):
+                self.li_store.add(batch)
 
     def copy_from(self, other: VectorStore, ids: Sequence[str]) -> int:
         """Copy stored vectors (and their records) so unchanged chunks cost no embedding."""
         copied = 0
         for batch in _batches(list(ids), self._max_batch()):
-            got = other.collection.get(
-                ids=list(batch), include=["embeddings", "metadatas", "documents"]
-            )
-            if not got["ids"]:
-                continue
-            self.collection.add(
-                ids=got["ids"],
-                embeddings=got["embeddings"],
-                metadatas=got["metadatas"],
-                documents=got["documents"],
-            )
-            copied += len(got["ids"])
+            with reachable(self.client):
+                copied += self._copy_batch(other, batch)
         return copied
+
+    def _copy_batch(self, other: VectorStore, batch: list[str]) -> int:
+        got = other.collection.get(ids=batch, include=["embeddings", "metadatas", "documents"])
+        if not got["ids"]:
+            return 0
+        self.collection.add(
+            ids=got["ids"],
+            embeddings=got["embeddings"],
+            metadatas=got["metadatas"],
+            documents=got["documents"],
+        )
+        return len(got["ids"])
 
     def search(
         self, vector: np.ndarray, k: int, flt: DenseFilter | None = None
     ) -> list[tuple[str, float]]:
-        from llama_index.core.vector_stores.types import VectorStoreQuery
+        """Top-k (chunk id, cosine similarity). Asks Chroma for ids and distances only:
+        llama-index's query also fetches every hit's text and metadata and rebuilds nodes
+        from them, 5x the time of the search itself (1.2 vs 6 ms at 91 chunks), and more
+        over HTTP; retrieval needs only the ranking. Filters keep llama-index's translation."""
+        from llama_index.vector_stores.chroma.base import _to_chroma_filter
 
-        query = VectorStoreQuery(
-            query_embedding=vector.tolist(), similarity_top_k=k, filters=_filters(flt)
-        )
-        result = self.li_store.query(query)
-        return list(zip(result.ids or [], result.similarities or [], strict=False))
+        filters = _filters(flt)
+        where = _to_chroma_filter(filters) if filters is not None else None
+        with reachable(self.client):
+            result = self.collection.query(
+                query_embeddings=[vector.tolist()],
+                n_results=k,
+                include=["distances"],
+                **({"where": where} if where else {}),
+            )
+        ids, distances = result["ids"][0], result["distances"][0]
+        return [(cid, 1.0 - float(d)) for cid, d in zip(ids, distances, strict=True)]
 
     def _max_batch(self) -> int:
         try:
             return int(self.client.get_max_batch_size())
         except Exception:
             return 1000
+
+
+@contextmanager
+def reachable(client: Any) -> Iterator[None]:
+    """A Chroma server that stops answering mid-session is a StoreError (one line for the
+    user), not a traceback; errors of the store itself pass through unchanged."""
+    import httpx
+
+    try:
+        yield
+    except (httpx.TransportError, ConnectionError) as err:
+        raise StoreError(
+            f"{_where(client)} stopped answering ({err}); start it again, or check "
+            "[index] host and port"
+        ) from err
+
+
+def _where(client: Any) -> str:
+    try:
+        settings = client.get_settings()
+        if settings.chroma_server_host:
+            return (
+                f"the Chroma server at http://{settings.chroma_server_host}:"
+                f"{settings.chroma_server_http_port}"
+            )
+    except Exception:  # a client without settings: say nothing more specific
+        pass
+    return "the Chroma store"
 
 
 def _filters(flt: DenseFilter | None) -> Any:

@@ -55,7 +55,12 @@ def test_an_answer_citing_nothing_is_not_grounded() -> None:
 
 
 def test_a_refusal_is_recognized() -> None:
-    for text in ("资料中未找到相关内容。", "資料中沒有提到2030年的目標。", "The passages do not contain it."):
+    refusals = (
+        "资料中未找到相关内容。",
+        "資料中沒有提到2030年的目標。",
+        "The passages do not contain it.",
+    )
+    for text in refusals:
         report = check(text, PASSAGES, "到2030年罗湖地区生产总值目标是多少?")
         assert report.refused and report.ok, text
 
@@ -69,7 +74,8 @@ def test_a_partial_answer_is_not_a_refusal() -> None:
 
 def test_an_answer_about_another_year_is_caught() -> None:
     # The figure is real, but for 2025: the question asked about 2030.
-    report = check("地区生产总值目标是突破3300亿元[3]。", PASSAGES, "到2030年罗湖地区生产总值目标是多少?")
+    question = "到2030年罗湖地区生产总值目标是多少?"
+    report = check("地区生产总值目标是突破3300亿元[3]。", PASSAGES, question)
     assert not report.ok and report.missing_question_numbers == ["2030"]
 
 

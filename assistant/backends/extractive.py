@@ -12,6 +12,9 @@ class ExtractiveBackend:
     def __init__(self, cfg: AnswerConfig) -> None:
         self.cfg = cfg
 
+    def ready(self) -> tuple[bool, str]:
+        return True, "no generator: quotes the best evidence sentences"
+
     def answer(self, request: AnswerRequest) -> Draft:
         if not request.evidence.supported:
             return Draft(text="", refused=True)

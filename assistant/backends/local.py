@@ -72,6 +72,10 @@ def load_llama(path: Path, cfg: LocalLLMConfig) -> tuple[Any, threading.Lock]:
                     f"cannot load the local model {path} ({err}); delete it to have it "
                     "assembled again, or set llm.local.model_file to a valid GGUF"
                 ) from err
+            if cfg.cache_mb:
+                from llama_cpp import LlamaRAMCache
+
+                llama.set_cache(LlamaRAMCache(capacity_bytes=cfg.cache_mb * 2**20))
             _LOADED[key] = (llama, threading.Lock())
         return _LOADED[key]
 

@@ -1,0 +1,392 @@
+"""Bench outputs: bench.json (everything), bench.md (the tables, the comparison with the
+plain pipeline, the targets) and bench.png (latency, memory and disk against corpus size)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from assistant.bench import STAGES, BenchResult, ScaleResult, Stat, Target
+from assistant.eval_report import DASH, markdown_table, pct, write_json
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+RETRIEVAL_1X_P95_MS = 50.0
+RETRIEVAL_1000X_P95_MS = 250.0
+ASK_WARM_MS = 300.0
+INGEST_OVER_EMBED = 1.15
+REINGEST_S = 2.0
+ACCURACY_GAIN_POINTS = 10.0
+
+
+def write_reports(result: BenchResult, out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json(out_dir / "bench.json", asdict(result))
+    (out_dir / "bench.md").write_text(render_markdown(result), encoding="utf-8")
+    plot(result, out_dir / "bench.png")
+
+
+# ------------------------------------------------------------------------------ targets
+
+
+def evaluate_targets(result: BenchResult) -> list[Target]:
+    by_scale = {s.scale: s for s in result.scales}
+    targets = [
+        _retrieval_target(by_scale.get(1), "1x", RETRIEVAL_1X_P95_MS),
+        _retrieval_target(by_scale.get(1000), "1000x", RETRIEVAL_1000X_P95_MS),
+        _ask_target(by_scale.get(1)),
+        _ingest_target(by_scale.get(1)),
+        _reingest_target(by_scale.get(1)),
+    ]
+    targets += _comparison_targets(result)
+    return targets
+
+
+def _retrieval_target(s: ScaleResult | None, label: str, limit: float) -> Target:
+    name = f"retrieval p95 at {label}"
+    goal = f"<= {limit:.0f} ms"
+    if s is None:
+        return Target(name, goal, "not run", None)
+    p95 = s.query.stages["retrieval"].p95 or 0.0
+    return Target(name, goal, f"{p95:.0f} ms ({s.chunks} chunks)", p95 <= limit)
+
+
+def _ask_target(s: ScaleResult | None) -> Target:
+    name, goal = "assistant ask, extractive, warm (median)", f"<= {ASK_WARM_MS:.0f} ms"
+    if s is None:
+        return Target(name, goal, "not run", None)
+    total = s.query.stages["total"]
+    return Target(
+        name,
+        goal,
+        f"p50 {total.p50:.0f} ms, p95 {total.p95:.0f} ms",
+        (total.p50 or 0.0) <= ASK_WARM_MS,
+    )
+
+
+def _ingest_target(s: ScaleResult | None) -> Target:
+    name, goal = "cold ingest / time in the embedding model", f"<= {INGEST_OVER_EMBED}x"
+    if s is None or s.ingest is None or not s.ingest.embed_seconds:
+        return Target(name, goal, "not run", None)
+    ratio = s.ingest.seconds / s.ingest.embed_seconds
+    measured = f"{ratio:.3f}x ({s.ingest.seconds:.1f} s / {s.ingest.embed_seconds:.1f} s)"
+    return Target(name, goal, measured, ratio <= INGEST_OVER_EMBED)
+
+
+def _reingest_target(s: ScaleResult | None) -> Target:
+    name, goal = "unchanged re-ingest at 1x", f"<= {REINGEST_S:.0f} s"
+    if s is None:
+        return Target(name, goal, "not run", None)
+    r = s.reingest
+    measured = f"{r.seconds:.2f} s in the ingest ({r.process_seconds:.1f} s as a process)"
+    return Target(name, goal, measured, r.up_to_date and r.seconds <= REINGEST_S)
+
+
+def _comparison_targets(result: BenchResult) -> list[Target]:
+    c = result.comparison
+    acc_name = "accuracy gain over the plain llama-index pipeline"
+    lat_name = "our retrieval latency / plain pipeline's (medians, same run)"
+    if c is None:
+        return [
+            Target(acc_name, ">= 10 points", "not run", None),
+            Target(lat_name, "<= 1.0", "not run", None),
+        ]
+    gain = c.accuracy_gain_points
+    acc = Target(
+        acc_name,
+        f">= {ACCURACY_GAIN_POINTS:.0f} points",
+        f"{gain:+.1f} points ({pct(c.ours.answer_accuracy)} vs {pct(c.plain.answer_accuracy)})"
+        if gain is not None
+        else DASH,
+        None if gain is None else gain >= ACCURACY_GAIN_POINTS,
+    )
+    ratio = c.retrieval_p50_ratio
+    lat = Target(
+        lat_name,
+        "<= 1.0",
+        f"{ratio:.2f} (p50 {c.ours.retrieval_ms.p50:.1f} vs {c.plain.retrieval_ms.p50:.1f} ms; "
+        f"p95 ratio {c.retrieval_p95_ratio:.2f})"
+        if ratio is not None
+        else DASH,
+        None if ratio is None else ratio <= 1.0,
+    )
+    return [acc, lat]
+
+
+def dominant_stage(s: ScaleResult) -> tuple[str, float]:
+    """The stage with the largest median time, and its share of the median total."""
+    medians = {k: v.p50 or 0.0 for k, v in s.query.stages.items() if k in STAGES}
+    stage = max(medians, key=lambda k: medians[k])
+    total = s.query.stages["total"].p50 or 1.0
+    return stage, medians[stage] / total
+
+
+# ----------------------------------------------------------------------------- markdown
+
+
+def _n(value: float | None, digits: int = 0) -> str:
+    return DASH if value is None else f"{value:,.{digits}f}"
+
+
+def _ms_pair(stat: Stat | None) -> str:
+    if stat is None or stat.p50 is None:
+        return DASH
+    return f"{_ms(stat.p50)} / {_ms(stat.p95)}"
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return DASH
+    return f"{value:.2f}" if value < 1 else f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+SCALE_HEADERS = (
+    "scale",
+    "docs",
+    "chunks",
+    "ingest s",
+    "chunks/s",
+    "in embedder",
+    "unchanged re-ingest s",
+    "retrieval p50 / p95 ms",
+    "ask p50 / p95 ms",
+    "cold ask s",
+    "RSS ingest / query / UI MB",
+    "index MB",
+    "accuracy",
+)
+
+
+def scale_row(s: ScaleResult) -> list[str]:
+    if s.ingest is not None:
+        ingest = f"{s.ingest.seconds:.1f}"
+        rate = f"{s.ingest.chunks_per_s:.2f}"
+        share = pct(s.ingest.embed_share)
+        ingest_rss = s.ingest.peak_rss_mb
+    else:
+        b = s.build
+        assert b is not None
+        ingest = f"{b.seconds:.1f} + ~{b.projected_embed_seconds:,.0f}*"
+        rate = f"{b.chunks_per_s:,.0f}*"
+        share = f"~{pct(b.projected_embed_share)}*"
+        ingest_rss = b.peak_rss_mb
+    ui = _n(s.ui.peak_rss_mb) if s.ui.available else DASH
+    return [
+        f"{s.scale}x",
+        f"{s.documents:,}",
+        f"{s.chunks:,}",
+        ingest,
+        rate,
+        share,
+        f"{s.reingest.seconds:.2f} ({s.reingest.process_seconds:.1f})",
+        _ms_pair(s.query.stages.get("retrieval")),
+        _ms_pair(s.query.stages.get("total")),
+        f"{s.cold_ask.median_seconds:.1f}",
+        f"{ingest_rss:,.0f} / {s.query.peak_rss_mb:,.0f} / {ui}",
+        f"{s.index_mb:,.1f}",
+        pct(s.query.answer_accuracy),
+    ]
+
+
+def stage_row(s: ScaleResult) -> list[str]:
+    return [f"{s.scale}x", *(_ms_pair(s.query.stages.get(k)) for k in STAGES)]
+
+
+def render_markdown(result: BenchResult) -> str:
+    parts = [
+        "# Benchmark\n",
+        _run_lines(result),
+        "## Corpus size\n",
+        markdown_table(SCALE_HEADERS, [scale_row(s) for s in result.scales]),
+        "\n" + _scale_footnotes(result) + "\n",
+        "## Query stages, p50 / p95 ms (warm)\n",
+        markdown_table(("scale", *STAGES), [stage_row(s) for s in result.scales]),
+        "\n" + _dominant_lines(result) + "\n",
+    ]
+    if result.comparison is not None:
+        parts += ["## Ours vs a plain llama-index pipeline\n", _comparison_md(result) + "\n"]
+    parts += ["## Targets\n", _targets_md(result.targets) + "\n"]
+    parts += ["## Method\n", "".join(f"- {n}\n" for n in result.notes)]
+    return "\n".join(parts)
+
+
+def _run_lines(result: BenchResult) -> str:
+    m = result.machine
+    load = f"{m.get('load_average_start')} -> {m.get('load_average_end')}"
+    return (
+        f"- command: `{result.command}`\n"
+        f"- started {result.started}, took {result.seconds / 60:.1f} min\n"
+        f"- machine: {m.get('cpus')} cores, Python {m.get('python')}; load average (1, 5, 15 "
+        f"min) {load}. {m.get('note')}. Ratios come from this one run.\n"
+    )
+
+
+def _scale_footnotes(result: BenchResult) -> str:
+    return (
+        "ingest s at 1x is a real cold ingest (load, clean, chunk, embed, store); `in "
+        "embedder` is the share of it spent inside the embedding model. "
+        "\\* 10x and up: the synthetic build without the embedding model (vectors are "
+        "perturbed real ones), + the embedding time those chunks would take at the 1x rate, "
+        "projected. Unchanged re-ingest: seconds inside `ingest` (whole process in "
+        "parentheses). Cold ask: `assistant ask Q --json`, start to exit, median of "
+        f"{result.options.get('repeats')}. RSS: peak resident memory of each process "
+        "(ingest = the synthetic build at 10x and up). Accuracy: the gold set on the whole "
+        "corpus, synthetic distractors included."
+    )
+
+
+def _dominant_lines(result: BenchResult) -> str:
+    if not result.scales:
+        return ""
+    largest = max(result.scales, key=lambda s: s.scale)
+    stage, share = dominant_stage(largest)
+    return (
+        f"At {largest.scale}x ({largest.chunks:,} chunks) the dominant stage is **{stage}** "
+        f"({share:.0%} of the median question)."
+    )
+
+
+def _comparison_md(result: BenchResult) -> str:
+    c = result.comparison
+    assert c is not None
+    headers = ("", "ours", "plain llama-index", "ours / plain")
+    rows = [
+        [
+            "accuracy",
+            pct(c.ours.answer_accuracy),
+            pct(c.plain.answer_accuracy),
+            f"{_n(c.accuracy_gain_points, 1)} points",
+        ],
+        [
+            "supported accuracy",
+            pct(c.ours.supported_accuracy),
+            pct(c.plain.supported_accuracy),
+            f"{_n(c.supported_gain_points, 1)} points",
+        ],
+        [
+            "retrieval p50 ms",
+            _ms(c.ours.retrieval_ms.p50),
+            _ms(c.plain.retrieval_ms.p50),
+            _n(c.retrieval_p50_ratio, 2),
+        ],
+        [
+            "retrieval p95 ms",
+            _ms(c.ours.retrieval_ms.p95),
+            _ms(c.plain.retrieval_ms.p95),
+            _n(c.retrieval_p95_ratio, 2),
+        ],
+        [
+            "search only (no evidence selection) p50 / p95 ms",
+            _ms_pair(c.ours.search_ms),
+            _ms_pair(c.plain.search_ms),
+            _n(c.search_p50_ratio, 2),
+        ],
+        ["answer total p50 / p95 ms", _ms_pair(c.ours.total_ms), _ms_pair(c.plain.total_ms), DASH],
+    ]
+    return (
+        markdown_table(headers, rows)
+        + f"\n{c.questions} gold questions, asked alternately to both pipelines in one process "
+        f"(so machine load hits both alike). Backend: {c.backend}. The plain pipeline: "
+        "SimpleDirectoryReader on the sources, SentenceSplitter defaults, VectorStoreIndex on "
+        "Chroma, the same embedding model, dense top-k only, no cleaning, no BM25; answers: "
+        f"{c.baseline_answering}; its citations are its retrieved source nodes. It indexed "
+        f"{c.baseline_documents} files into {c.baseline_nodes} nodes in "
+        f"{c.baseline_ingest_seconds:.1f} s ({c.baseline_embed_seconds:.1f} s embedding). "
+        "Retrieval counts every stage before generation on both sides: ours normalize, "
+        "BM25, query embedding, dense search, fusion, rerank and evidence selection; the "
+        "plain pipeline's retriever call (query embedding and Chroma search) and, with the "
+        "extractive backend, the same evidence selection over its nodes. `search only` "
+        "leaves evidence selection out on both sides.\n"
+    )
+
+
+def _targets_md(targets: Sequence[Target]) -> str:
+    def verdict(t: Target) -> str:
+        return "not measured" if t.met is None else ("met" if t.met else "NOT met")
+
+    rows = [[t.name, t.goal, t.measured, verdict(t)] for t in targets]
+    return markdown_table(("target", "goal", "measured", ""), rows)
+
+
+# ---------------------------------------------------------------------------------- plot
+
+
+def plot(result: BenchResult, path: Path) -> None:
+    """Latency per stage (p95) and memory/disk against the number of chunks, log-log."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on a server
+    import matplotlib.pyplot as plt
+
+    scales = sorted(result.scales, key=lambda s: s.chunks)
+    chunks = [s.chunks for s in scales]
+    fig, (left, right, third) = plt.subplots(1, 3, figsize=(19, 5.5))
+    # Retrieval is most of the total with the extractive backend: total drawn thin on top.
+    for name, style, width in (("retrieval", "b-o", 3.0), ("total", "k-x", 1.0)):
+        p95 = [_p(s, name, 95) for s in scales]
+        p50 = [_p(s, name, 50) for s in scales]
+        left.plot(chunks, p95, style, label=f"{name} p95", lw=width)
+        left.plot(chunks, p50, style[0] + "--", label=f"{name} p50", lw=width)
+    for stage in ("bm25", "embed_query", "dense", "rerank", "evidence"):
+        values = [_p(s, stage, 95) for s in scales]
+        left.plot(chunks, values, "-.", marker=".", label=f"{stage} p95")
+    left.axhline(RETRIEVAL_1000X_P95_MS, color="r", lw=0.8, ls=":", label="250 ms target")
+    left.axhline(RETRIEVAL_1X_P95_MS, color="orange", lw=0.8, ls=":", label="50 ms target")
+    _axes(left, "query latency (ms, warm)", chunks, scales)
+    right.plot(chunks, [s.query.peak_rss_mb for s in scales], "g-o", label="query process RSS")
+    if all(s.ui.available for s in scales):
+        right.plot(chunks, [s.ui.peak_rss_mb for s in scales], "y-^", label="UI process RSS")
+    right.plot(chunks, [_ingest_rss(s) for s in scales], "m-o", label="ingest / build RSS")
+    right.plot(chunks, [s.index_mb for s in scales], "c-s", label="index on disk")
+    _axes(right, "MB", chunks, scales)
+    third.plot(
+        chunks, [_ingest_seconds(s) for s in scales], "m-o", label="ingest without embedding"
+    )
+    third.plot(chunks, [s.reingest.seconds for s in scales], "c-s", label="unchanged re-ingest")
+    third.plot(
+        chunks, [s.cold_ask.median_seconds for s in scales], "k-x", label="cold assistant ask"
+    )
+    if all(s.ui.available for s in scales):
+        third.plot(chunks, [s.ui.start_seconds for s in scales], "y-^", label="UI start")
+    _axes(third, "seconds", chunks, scales)
+    load = (result.machine.get("load_average_start") or ["?"])[0]
+    fig.suptitle(
+        f"assistant bench, {result.started[:10]}, {result.machine.get('cpus')} cores, "
+        f"load average {load} at the start"
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _axes(ax: Axes, ylabel: str, chunks: list[int], scales: list[ScaleResult]) -> None:
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("chunks in the corpus (scale)")
+    ax.set_ylabel(ylabel)
+    ax.set_xticks(chunks, [f"{c:,}\n({s.scale}x)" for c, s in zip(chunks, scales, strict=True)])
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+
+
+def _p(s: ScaleResult, stage: str, q: int) -> float | None:
+    stat = s.query.stages.get(stage)
+    if stat is None:
+        return None
+    return stat.p50 if q == 50 else stat.p95
+
+
+def _ingest_seconds(s: ScaleResult) -> float:
+    """Ingest time outside the embedding model: comparable across all scales."""
+    if s.ingest is not None:
+        return s.ingest.seconds - s.ingest.embed_seconds
+    return s.build.seconds if s.build else 0.0
+
+
+def _ingest_rss(s: ScaleResult) -> float:
+    if s.ingest is not None:
+        return s.ingest.peak_rss_mb
+    return s.build.peak_rss_mb if s.build else 0.0

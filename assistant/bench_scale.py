@@ -1,0 +1,167 @@
+"""Building a scaled index for the bench: the real 1x index plus synthetic reports.
+
+The generation is written with the same classes and functions as `ingest` (VectorStore.add,
+BM25Index.build, save_generation, commit), so what `assistant ask` opens afterwards is an
+ordinary index; only the embedding model is skipped (see `synth` for the vectors). The
+synthetic reports are also written as files under the sources folder, with the content
+hash the index records, so an unchanged re-ingest at this scale can be measured for real.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from assistant import synth
+from assistant.bm25 import BM25Index
+from assistant.config import Config
+from assistant.embed import DIM, MODEL_ID
+from assistant.index import (
+    Index,
+    Manifest,
+    commit,
+    generation_dir,
+    new_generation_id,
+    save_generation,
+)
+from assistant.ingest import _document_order, pipeline_fingerprint
+from assistant.metadata import MANIFEST
+from assistant.models import Chunk, Document
+from assistant.store import VectorStore, connect
+
+ADD_BATCH = 4096  # chunks per VectorStore.add: bounds memory at 1000x
+
+
+@dataclass
+class ScaleBuild:
+    documents: int
+    chunks: int
+    seconds: float
+    generate_seconds: float  # synthetic text, files and vectors
+    store_seconds: float  # Chroma adds
+    bm25_seconds: float
+    save_seconds: float  # chunks, documents and BM25 files, manifest
+
+
+@dataclass
+class _Pending:
+    """Synthetic chunks waiting to be added to the vector store in one batch."""
+
+    chunks: list[Chunk]
+    vectors: list[np.ndarray]
+    dates: dict[str, int]
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+
+def build_scaled(src: Config, dst: Config, scale: int, seed: int) -> ScaleBuild:
+    """`dst`'s index: `src`'s real documents and (scale - 1) times as many synthetic ones."""
+    t0 = time.perf_counter()
+    real = Index.open(src)
+    real_docs = sorted(real.documents.values(), key=lambda d: d.doc_id)
+    vectors = real_vectors(real.vectors, [c.chunk_id for c in real.chunks])
+    copy_real_sources(src.paths.sources, dst.paths.sources, real_docs)
+
+    generation = new_generation_id()
+    client = connect(dst.index, dst.paths.index_dir)
+    collection = f"{dst.index.collection}_{generation}"
+    store = VectorStore(client, collection, create=True)
+    timer = {"generate": 0.0, "store": 0.0}
+
+    def flush(pending: _Pending) -> _Pending:
+        if pending:
+            t = time.perf_counter()
+            store.add(pending.chunks, np.vstack(pending.vectors), pending.dates)
+            timer["store"] += time.perf_counter() - t
+        return _Pending([], [], {})
+
+    flush(_Pending(real.chunks, [vectors], {d.doc_id: d.meta.date_num for d in real_docs}))
+    documents, chunks = list(real_docs), list(real.chunks)
+    pending = _Pending([], [], {})
+    n_synth = len(real_docs) * (scale - 1)
+    t = time.perf_counter()
+    for k, made in enumerate(synth.generate(real_docs, real.chunks, n_synth, seed)):
+        write_synthetic(dst.paths.sources, made.document)
+        documents.append(made.document)
+        chunks.extend(made.chunks)
+        pending.chunks.extend(made.chunks)
+        pending.vectors.append(synth.perturb(vectors[made.source_rows], seed * 1_000_003 + k))
+        pending.dates[made.document.doc_id] = made.document.meta.date_num
+        if len(pending) >= ADD_BATCH:
+            timer["generate"] += time.perf_counter() - t
+            pending = flush(pending)
+            t = time.perf_counter()
+    timer["generate"] += time.perf_counter() - t
+    flush(pending)
+
+    t = time.perf_counter()
+    documents.sort(key=lambda d: d.doc_id)
+    chunks = _document_order(chunks, documents)
+    bm25 = BM25Index.build([c.chunk_id for c in chunks], [c.search_text for c in chunks])
+    bm25_seconds = time.perf_counter() - t
+
+    t = time.perf_counter()
+    save_generation(generation_dir(dst.paths.index_dir, generation), documents, chunks, bm25)
+    commit(dst.paths.index_dir, _manifest(generation, collection, documents, chunks, dst))
+    save_seconds = time.perf_counter() - t
+    return ScaleBuild(
+        documents=len(documents),
+        chunks=len(chunks),
+        seconds=time.perf_counter() - t0,
+        generate_seconds=timer["generate"],
+        store_seconds=timer["store"],
+        bm25_seconds=bm25_seconds,
+        save_seconds=save_seconds,
+    )
+
+
+def real_vectors(store: VectorStore, ids: list[str]) -> np.ndarray:
+    """The stored vectors of `ids`, in that order."""
+    out = np.empty((len(ids), DIM), dtype=np.float32)
+    row = {cid: i for i, cid in enumerate(ids)}
+    for i in range(0, len(ids), 1000):
+        got = store.collection.get(ids=ids[i : i + 1000], include=["embeddings"])
+        for cid, vec in zip(got["ids"], got["embeddings"], strict=True):
+            out[row[cid]] = vec
+    return out
+
+
+def copy_real_sources(src: Path, dst: Path, documents: list[Document]) -> None:
+    dst.mkdir(parents=True, exist_ok=True)
+    for doc in documents:
+        target = dst / doc.doc_id
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src / doc.doc_id, target)
+    if (src / MANIFEST).exists():
+        shutil.copy2(src / MANIFEST, dst / MANIFEST)
+
+
+def write_synthetic(sources: Path, doc: Document) -> None:
+    """The file a re-ingest will hash: exactly the bytes the recorded hash was taken of."""
+    path = sources / doc.doc_id
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(doc.text.encode("utf-8"))
+    doc.path = str(path)
+
+
+def _manifest(
+    generation: str, collection: str, documents: list[Document], chunks: list[Chunk], cfg: Config
+) -> Manifest:
+    return Manifest(
+        generation=generation,
+        collection=collection,
+        embedding_model=MODEL_ID,
+        dim=DIM,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        documents=len(documents),
+        chunks=len(chunks),
+        index_mode=cfg.index.mode,
+        # As ingest records it: a re-ingest must find this generation current, not stale.
+        pipeline=pipeline_fingerprint(cfg),
+    )

@@ -1,0 +1,144 @@
+"""The bench: the synthetic corpus generator, and a tiny end-to-end run (one report, 1x and
+10x, two questions) that writes JSON, markdown and a plot with sane numbers."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant import synth
+from assistant.bench import BenchOptions, run_bench
+from assistant.chunk import chunk_document
+from assistant.ingest import build_document
+from assistant.load import load_file
+from assistant.models import Chunk, Document
+from tests.conftest import SOURCES, make_config
+
+NEWS = "001_bfd75f84de2c2b1c.txt"
+MEETING = "003_6c292aaa073e0d9c.txt"
+GOLD = [
+    {
+        "id": "b-ten",
+        "question": "罗湖全区高质量发展大会上,区委书记为几大攻坚克难行动代表单位授旗?",
+        "answers": ["(?:10|十)大"],
+        "evidence": ["十大攻坚克难行动代表单位授旗"],
+        "unanswerable": False,
+        "kind": "count",
+    },
+    {
+        "id": "b-futian",
+        "question": "福田区2035年地区生产总值的目标是多少?",
+        "answers": [],
+        "evidence": [],
+        "unanswerable": True,
+        "kind": "unanswerable",
+    },
+]
+
+
+# ------------------------------------------------------------------------------ synth
+
+
+def _real(names: tuple[str, ...]) -> tuple[list[Document], list[Chunk]]:
+    cfg = make_config(Path("/nonexistent"), SOURCES)
+    docs = [build_document(n, load_file(SOURCES / n, 10_000_000), {}) for n in names]
+    return docs, [c for d in docs for c in chunk_document(d, cfg.chunk)]
+
+
+@pytest.fixture(scope="module")
+def real() -> tuple[list[Document], list[Chunk]]:
+    return _real((NEWS, MEETING))
+
+
+def test_synthetic_documents_are_seeded_and_nested(
+    real: tuple[list[Document], list[Chunk]],
+) -> None:
+    docs, chunks = real
+    five = list(synth.generate(docs, chunks, 5, seed=3))
+    again = list(synth.generate(docs, chunks, 5, seed=3))
+    three = list(synth.generate(docs, chunks, 3, seed=3))
+    other = list(synth.generate(docs, chunks, 5, seed=4))
+    assert [d.document.text for d in five] == [d.document.text for d in again]
+    assert [d.document.text for d in three] == [d.document.text for d in five[:3]]
+    assert [d.document.text for d in five] != [d.document.text for d in other]
+
+
+def test_synthetic_documents_look_like_reports(real: tuple[list[Document], list[Chunk]]) -> None:
+    docs, chunks = real
+    by_id = {d.doc_id: d for d in docs}
+    for made in synth.generate(docs, chunks, 20, seed=0):
+        doc = made.document
+        source = by_id[chunks[made.source_rows[0]].doc_id]
+        assert doc.doc_id.startswith(synth.SYNTH_DIR + "/")
+        # Every chunk points at its own text in the new document, and has a source chunk.
+        assert len(made.chunks) == len(made.source_rows)
+        for c in made.chunks:
+            assert doc.text[c.start : c.end] == c.text and c.doc_id == doc.doc_id
+            assert c.search_text.startswith(doc.meta.title[:4])
+        # The report is of another year, with other figures; the words are the source's.
+        assert doc.meta.date[:4] != source.meta.date[:4]
+        assert doc.text != source.text
+        assert len(doc.text) == pytest.approx(len(source.text), rel=0.1)
+        assert len({c.chunk_id for c in made.chunks}) == len(made.chunks)
+
+
+def test_perturbed_vectors_stay_near_their_source() -> None:
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(50, 384)).astype(np.float32)
+    real /= np.linalg.norm(real, axis=1, keepdims=True)
+    noisy = synth.perturb(real, seed=1)
+    assert np.allclose(np.linalg.norm(noisy, axis=1), 1.0, atol=1e-5)
+    cosines = (noisy * real).sum(axis=1)
+    assert cosines.min() > 0.95 and cosines.max() < 0.999
+    assert np.array_equal(noisy, synth.perturb(real, seed=1))
+
+
+# ------------------------------------------------------------------------------ bench run
+
+
+def test_tiny_bench_run(tmp_path: Path) -> None:
+    src = tmp_path / "sources"
+    src.mkdir()
+    shutil.copy(SOURCES / MEETING, src / MEETING)
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("".join(json.dumps(g, ensure_ascii=False) + "\n" for g in GOLD), "utf-8")
+    cfg = make_config(tmp_path, src)
+    out = tmp_path / "out"
+    opts = BenchOptions(scales=(1, 10), out_dir=out, gold=gold, repeats=1, ui=False, work=tmp_path)
+    result = run_bench(cfg, opts, log=lambda _: None)
+
+    for name in ("bench.json", "bench.md", "bench.png"):
+        assert (out / name).stat().st_size > 0
+    assert (out / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    data = json.loads((out / "bench.json").read_text(encoding="utf-8"))
+    assert [s["scale"] for s in data["scales"]] == [1, 10]
+
+    one, ten = result.scales
+    assert one.ingest is not None and ten.build is not None
+    assert one.documents == 1 and ten.documents == 10
+    assert ten.chunks == 10 * one.chunks  # each synthetic report copies all the chunks
+    assert 0 < one.ingest.embed_seconds <= one.ingest.seconds
+    assert 0 < one.ingest.embed_share <= 1 and one.ingest.peak_rss_mb > 50
+    assert ten.build.projected_embed_seconds > 0
+    for s in result.scales:
+        assert s.reingest.up_to_date
+        stages = s.query.stages
+        assert {"bm25", "embed_query", "dense", "evidence", "generate"} <= set(stages)
+        assert 0 < (stages["retrieval"].p50 or 0) <= (stages["total"].p95 or 0)
+        assert s.query.questions == 2 and s.query.peak_rss_mb > 50
+        assert s.cold_ask.median_seconds > 0 and s.index_mb > 0
+    assert one.query.answer_accuracy == 1.0
+
+    c = result.comparison
+    assert c is not None and c.questions == 2 and c.baseline_nodes >= 1
+    assert c.ours.answer_accuracy is not None and c.plain.answer_accuracy is not None
+    assert c.plain.retrieval_ms.p50 and c.retrieval_p50_ratio
+
+    md = (out / "bench.md").read_text(encoding="utf-8")
+    assert "| 1x |" in md and "| 10x |" in md and "## Targets" in md
+    assert "dominant stage" in md
+    assert len(result.targets) == 7
