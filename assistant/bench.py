@@ -38,7 +38,6 @@ from assistant.score import percentile
 
 DEFAULT_SCALES = (1, 10, 100, 1000)
 QUICK_SCALES = (1, 10, 100)
-DOCS_PER_SCALE = 5  # the real corpus: 1x
 WARMUP_QUESTIONS = 3
 SEARCH_STAGES = ("normalize", "bm25", "embed_query", "dense", "fusion", "rerank")
 PRE_GENERATION = (*SEARCH_STAGES, "evidence")  # "retrieval": everything before generation

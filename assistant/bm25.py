@@ -77,6 +77,7 @@ class BM25Index:
         self._indptr = indptr
         self._rows = np.asarray(scores.get("indices", np.zeros(0, dtype=np.int32)))
         self._n = max(int(scores.get("num_docs", len(ids))), 1)
+        self._row_of: dict[str, int] | None = None  # built on first use
 
     def idf(self, token: str) -> float:
         """Inverse document frequency; a token the corpus never uses gets the highest value."""
@@ -97,6 +98,13 @@ class BM25Index:
         """The tokens of the text at `row`, as `tokenize` gave them when indexing: answers
         `token in ...` without tokenizing the text again."""
         return _RowTokens(self, row)
+
+    def tokens_of(self, chunk_id: str, text: str) -> Container[str]:
+        """A chunk's tokens: from the index when it holds the chunk, else by tokenizing."""
+        if self._row_of is None:
+            self._row_of = {cid: i for i, cid in enumerate(self.ids)}
+        row = self._row_of.get(chunk_id)
+        return self.tokens_at(row) if row is not None else set(tokenize(text))
 
     def coverage(self, q_tokens: list[str], text_tokens: Container[str], text: str = "") -> float:
         """IDF-weighted share of the question's distinct terms that a text contains.
@@ -159,3 +167,13 @@ class _RowTokens(Container[str]):
 
     def __contains__(self, token: object) -> bool:
         return isinstance(token, str) and self._index.has_token(self._row, token)
+
+
+class AnyOf(Container[str]):
+    """The union of several token containers, without building it."""
+
+    def __init__(self, parts: list[Container[str]]) -> None:
+        self._parts = parts
+
+    def __contains__(self, token: object) -> bool:
+        return any(token in part for part in self._parts)
