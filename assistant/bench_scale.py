@@ -12,7 +12,6 @@ from __future__ import annotations
 import shutil
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -20,16 +19,15 @@ import numpy as np
 from assistant import synth
 from assistant.bm25 import BM25Index
 from assistant.config import Config
-from assistant.embed import DIM, MODEL_ID
+from assistant.embed import DIM
 from assistant.index import (
     Index,
-    Manifest,
     commit,
     generation_dir,
     new_generation_id,
     save_generation,
 )
-from assistant.ingest import _document_order, pipeline_fingerprint
+from assistant.ingest import _document_order, new_manifest
 from assistant.metadata import MANIFEST
 from assistant.models import Chunk, Document
 from assistant.store import VectorStore, connect
@@ -108,7 +106,8 @@ def build_scaled(src: Config, dst: Config, scale: int, seed: int) -> ScaleBuild:
 
     t = time.perf_counter()
     save_generation(generation_dir(dst.paths.index_dir, generation), documents, chunks, bm25)
-    commit(dst.paths.index_dir, _manifest(generation, collection, documents, chunks, dst))
+    manifest = new_manifest(generation, collection, len(documents), len(chunks), dst)
+    commit(dst.paths.index_dir, manifest)
     save_seconds = time.perf_counter() - t
     return ScaleBuild(
         documents=len(documents),
@@ -148,20 +147,3 @@ def write_synthetic(sources: Path, doc: Document) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(doc.text.encode("utf-8"))
     doc.path = str(path)
-
-
-def _manifest(
-    generation: str, collection: str, documents: list[Document], chunks: list[Chunk], cfg: Config
-) -> Manifest:
-    return Manifest(
-        generation=generation,
-        collection=collection,
-        embedding_model=MODEL_ID,
-        dim=DIM,
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        documents=len(documents),
-        chunks=len(chunks),
-        index_mode=cfg.index.mode,
-        # As ingest records it: a re-ingest must find this generation current, not stale.
-        pipeline=pipeline_fingerprint(cfg),
-    )

@@ -90,7 +90,13 @@ class RetrievalConfig(_Section):
 
 class AnswerConfig(_Section):
     max_sentences: int = Field(3, ge=1, le=10, description="Extractive answer length.")
-    evidence_sentences: int = Field(8, ge=1, le=40, description="Sentences given to a generator.")
+    evidence_sentences: int = Field(4, ge=1, le=40, description="Sentences given to a generator.")
+    evidence_chars: int = Field(
+        60,
+        ge=20,
+        le=2000,
+        description="A longer evidence sentence is cut to the clauses nearest the question.",
+    )
     min_coverage: float = Field(
         0.4, ge=0, le=1, description="Share of the question's key terms one passage must hold."
     )
@@ -152,7 +158,7 @@ class OpenAIConfig(_Section):
 
 class LLMConfig(_Section):
     backend: Literal["extractive", "local", "openai"] = Field(
-        "extractive",
+        "local",
         description="local: the packaged model; openai: a server; extractive: no generator.",
     )
     context: Literal["sentences", "passages"] = Field(

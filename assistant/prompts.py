@@ -8,6 +8,7 @@ Templates are re-read when their file changes, so staff can edit them while the 
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections import defaultdict
 from dataclasses import dataclass
@@ -113,33 +114,63 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def render_passages(request: AnswerRequest, context: Context) -> str:
+def render_passages(request: AnswerRequest, context: Context, chars: int) -> str:
     """The numbered passages. `[n]` is the passage's place in request.hits (1-based), so a
     citation always points at a passage even when only some sentences of it are shown."""
     blocks: list[str] = []
-    for i, body in _bodies(request, context):
+    for i, body in _bodies(request, context, chars):
         label = request.labels[i] if i < len(request.labels) else ""
         blocks.append(f"[{i + 1}] {label}\n{body}".rstrip())
     return "\n".join(blocks)
 
 
-def _bodies(request: AnswerRequest, context: Context) -> list[tuple[int, str]]:
+def _bodies(request: AnswerRequest, context: Context, chars: int) -> list[tuple[int, str]]:
     if context == "passages":
         return [(i, for_search(h.chunk.text)) for i, h in enumerate(request.hits)]
     by_hit: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    question = _bigrams(request.question_norm)
     for s in request.evidence.sentences:
-        by_hit[s.hit].append((s.start, s.norm))
+        by_hit[s.hit].append((s.start, focus(s.norm, question, chars)))
     # Passages in their numbered order, sentences in document order: they read as text.
     return [(i, "".join(t for _, t in sorted(by_hit[i]))) for i in sorted(by_hit)]
 
 
+_CLAUSE_END = re.compile(r"(?<=[,，:：])")
+
+
+def focus(sentence: str, question: set[str], limit: int) -> str:
+    """A long sentence cut down to its clauses that share most with the question, and their
+    neighbours up to `limit` characters. Reports run one sentence over a whole paragraph
+    of clauses; prefill, the model's reading, costs about 12 ms a token on two cores."""
+    if len(sentence) <= limit:
+        return sentence
+    clauses = _CLAUSE_END.split(sentence)
+    overlap = [len(_bigrams(c) & question) for c in clauses]
+    lo = hi = overlap.index(max(overlap))
+    size = len(clauses[lo])
+    while True:
+        grow = [i for i in (hi + 1, lo - 1) if 0 <= i < len(clauses)]
+        grow = [i for i in grow if size + len(clauses[i]) <= limit]
+        if not grow:
+            break
+        i = grow[0]  # the clause after first: a figure follows its subject
+        size += len(clauses[i])
+        lo, hi = min(lo, i), max(hi, i)
+    text = "".join(clauses[lo : hi + 1])
+    return ("…" if lo > 0 else "") + text + ("…" if hi < len(clauses) - 1 else "")
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
 def answer_messages(
-    prompts: AnswerPrompts, request: AnswerRequest, context: Context
+    prompts: AnswerPrompts, request: AnswerRequest, context: Context, chars: int
 ) -> list[Message]:
     english = is_english(request.question)
     user = render(
         prompts.user,
-        passages=render_passages(request, context),
+        passages=render_passages(request, context, chars),
         question=request.question_norm,
         language=prompts.language_en if english else prompts.language_zh,
     )

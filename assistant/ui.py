@@ -120,8 +120,6 @@ class Service:
             raise IndexUnavailable(
                 f"索引无法打开（{err}）。运行 <code>assistant ingest --rebuild</code> 后刷新本页。"
             ) from err
-        for doc_id in index.documents:  # converted on first use otherwise: a slow 1st answer
-            index.document_search_text(doc_id)
         if self._embedder is None:
             self._embedder = E5Embedding(self.cfg.embedding)
         self._index = index

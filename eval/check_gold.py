@@ -42,19 +42,8 @@ from pathlib import Path
 
 import opencc
 
-KINDS = {
-    "count",
-    "target",
-    "figure",
-    "date",
-    "name",
-    "list",
-    "glossary",
-    "multi",
-    "english",
-    "unanswerable",
-}
-KEYS = {"id", "question", "answers", "evidence", "unanswerable", "kind"}
+from assistant.score import GOLD_KEYS, KINDS
+
 WINDOW = 400  # chars: answer should occur this close to an evidence match (non-multi)
 MAX_EVIDENCE_LITERAL = 20  # warn when an evidence regex carries more literal text
 
@@ -173,8 +162,8 @@ def main() -> int:
     compiled: dict[str, tuple[list, list]] = {}
     for it in items:
         iid = it.get("id", "?")
-        if set(it) != KEYS:
-            errors.append(f"{iid}: keys {sorted(it)} != {sorted(KEYS)}")
+        if set(it) != GOLD_KEYS:
+            errors.append(f"{iid}: keys {sorted(it)} != {sorted(GOLD_KEYS)}")
             continue
         if not (isinstance(iid, str) and re.fullmatch(r"g\d{3}", iid)):
             errors.append(f"{iid}: id must look like g001")

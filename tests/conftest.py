@@ -24,6 +24,9 @@ def make_config(tmp: Path, sources: Path, **sections: dict[str, object]) -> Conf
             "prompts_dir": ROOT / "prompts",
         }
     }
+    # Generation is tested where it is the subject (test_local_backend, test_openai_backend);
+    # elsewhere the fast extractive backend answers, whatever the shipped default is.
+    overrides["llm"] = {"backend": "extractive"}
     overrides.update(sections)
     return load_config(ROOT / "assistant.toml", **overrides)
 

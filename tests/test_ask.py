@@ -18,7 +18,7 @@ def _cli(cfg: Config, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]
     toml = tmp / "assistant.toml"
     toml.write_text(
         f'[paths]\nsources = "{cfg.paths.sources}"\nindex_dir = "{cfg.paths.index_dir}"\n'
-        f'data_dir = "{tmp / "data"}"\n'
+        f'data_dir = "{tmp / "data"}"\n[llm]\nbackend = "extractive"\n'
     )
     return subprocess.run(
         [sys.executable, "-m", "assistant.cli", "--config", str(toml), *args],

@@ -224,6 +224,7 @@ def test_server_down_is_one_line_error(
         "ASSISTANT_PATHS__SOURCES": str(http_config.paths.sources),
         "ASSISTANT_PATHS__INDEX_DIR": str(http_config.paths.index_dir),
         "ASSISTANT_INDEX__MODE": "http",
+        "ASSISTANT_LLM__BACKEND": "extractive",
         "ASSISTANT_INDEX__PORT": str(server.port),
         "ASSISTANT_INDEX__COLLECTION": PREFIX,
     }

@@ -71,6 +71,7 @@ def run(pipeline: Pipeline, gold_file: Path, tmp_path_factory: pytest.TempPathFa
 def invoke(config: Config, *args: str) -> Result:
     """The CLI on the test corpus: the repo's config file with the paths moved by env."""
     env = {f"ASSISTANT_PATHS__{k.upper()}": str(v) for k, v in config.paths}
+    env["ASSISTANT_LLM__BACKEND"] = config.llm.backend
     return CliRunner().invoke(cli, ["--config", str(ROOT / "assistant.toml"), *args], env=env)
 
 

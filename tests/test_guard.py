@@ -15,6 +15,7 @@ PASSAGES = {
     "普惠性幼儿园在园儿童比例提升到81%。完成三轮政治巡察。",
     3: "今后五年（2021-11-03）\n到2025年,地区生产总值突破3300亿元;社会消费品零售总额达到1600亿元。",
 }
+PASSAGES_WITH_INCOME = {**PASSAGES, 4: "城镇居民人均可支配收入由4.7万元提高至6.8万元。"}
 GDP_Q = "2021年政府工作报告中,罗湖区2020年地区生产总值是多少?"
 
 
@@ -36,9 +37,59 @@ def test_a_right_number_with_the_wrong_unit_is_caught() -> None:
         assert report.ungrounded_numbers == [wrong], wrong
 
 
-def test_a_number_from_another_passage_than_cited_is_caught() -> None:
+def test_a_figure_cited_to_the_wrong_passage_gets_the_right_citation() -> None:
     report = check("地区生产总值为2375.3亿元[1]。新增学位6589个[1]。", PASSAGES, GDP_Q)
-    assert report.ungrounded_numbers == ["6589个"]
+    assert report.ok and report.ungrounded_numbers == []
+    assert report.text == "地区生产总值为2375.3亿元[1]。新增学位6589个[2]。"
+    assert report.moved_citations == ["6589个: [1]→[2]"] and report.cited == [1, 2]
+
+
+def test_a_citation_after_the_full_stop_is_moved_too() -> None:
+    question = "城镇居民人均可支配收入提高到了多少?"
+    report = check("人均可支配收入为6.8万元。[3] ", PASSAGES_WITH_INCOME, question)
+    assert report.ok and report.text == "人均可支配收入为6.8万元。[4]"
+
+
+def test_figures_from_two_passages_are_cited_to_both() -> None:
+    report = check("学位6589个,GDP 2375.3亿元[3]。", PASSAGES, GDP_Q)
+    assert report.ok and report.text == "学位6589个,GDP 2375.3亿元[1][2]。"
+
+
+def test_a_moved_citation_must_also_name_the_year_asked() -> None:
+    # The figure is found in [3], but [3] is about 2025 and the question about 2030.
+    report = check("目标是3300亿元[1]。", PASSAGES, "到2030年罗湖地区生产总值目标是多少?")
+    assert report.moved_citations == ["3300亿元: [1]→[3]"]
+    assert not report.ok and report.missing_question_numbers == ["2030"]
+
+
+def test_a_name_cited_to_the_wrong_passage_gets_the_right_citation() -> None:
+    passages = {
+        1: "黄金珠宝产业势头良好,建成深圳珠宝博物馆,成为国内首家珠宝专题公共博物馆。",
+        2: "推动深港澳三地博物馆、美术馆等专业文化机构共同举办文化交流活动。",
+    }
+    question = "罗湖建成的国内首家珠宝专题公共博物馆叫什么?"
+    report = check("国内首家珠宝专题公共博物馆叫深圳珠宝博物馆。[2]", passages, question)
+    assert report.text == "国内首家珠宝专题公共博物馆叫深圳珠宝博物馆。[1]"
+    assert report.moved_citations == ["国内首家珠宝专题公共博物…: [2]→[1]"]
+    # Cited right, or saying nothing the question did not: left alone.
+    for text in ("叫深圳珠宝博物馆[1]。", "国内首家珠宝专题公共博物馆[2]。"):
+        assert check(text, passages, question).moved_citations == [], text
+
+
+def test_a_count_in_words_is_checked_like_digits() -> None:
+    passages = {
+        1: "罗湖将聚焦实施“产业发展能级跃升行动、重点区域先行开放行动”5大行动。完成三轮政治巡察。"
+    }
+    assert not check("罗湖将实施八大行动[1]。", passages, "罗湖将实施几大行动?").ok
+    for right in ("罗湖将实施五大行动[1]。", "完成了三轮政治巡察[1]。", "这是一个重点[1]。"):
+        report = check(right, passages, "罗湖将实施几大行动?")
+        assert report.ok and not report.ungrounded_numbers, right
+
+
+def test_a_figure_in_no_passage_is_not_moved() -> None:
+    report = check("新增学位6589个,投资1428亿元[1]。", PASSAGES, GDP_Q)
+    assert report.ungrounded_numbers == ["6589个", "1428亿元"] and report.moved_citations == []
+    assert report.text == "新增学位6589个,投资1428亿元[1]。"
 
 
 def test_a_citation_out_of_range_is_dropped() -> None:

@@ -117,6 +117,18 @@ def test_a_model_refusal_is_a_refusal(pipeline: Pipeline, server: FakeOpenAI) ->
     assert response.guard["refused_by"] == "model"
 
 
+def test_a_refusal_after_a_rejected_draft_gives_the_extractive_answer(
+    pipeline: Pipeline, server: FakeOpenAI
+) -> None:
+    # The evidence test found the passages cover the question; a model that gives up once
+    # told its figure is wrong does not turn that into "not in the sources".
+    server.script = ["扶持资金为9.9亿元[{n:6.6亿元}]。", "资料中未找到相关内容。"]
+    response = ask(openai_pipeline(pipeline, server.base_url), QUESTION)
+    assert not response.refused and response.backend == "extractive"
+    assert response.guard["retried"] is True and response.guard["fallback"] == "extractive"
+    assert response.guard["refused_by"] is None and "6.6亿元" in response.answer
+
+
 def test_a_retryable_fault_is_retried(pipeline: Pipeline, server: FakeOpenAI) -> None:
     server.script = ["500", GOOD]
     response = ask(openai_pipeline(pipeline, server.base_url, retries=1), QUESTION)

@@ -65,7 +65,9 @@ class GenerativeBackend:
 
     def messages(self, request: AnswerRequest) -> list[Message]:
         prompts = answer_prompts(self.cfg.paths.prompts_dir)
-        return answer_messages(prompts, request, self.cfg.llm.context)
+        return answer_messages(
+            prompts, request, self.cfg.llm.context, self.cfg.answer.evidence_chars
+        )
 
     def stream(self, request: AnswerRequest) -> Iterator[str]:
         yield from self.stream_messages(self.messages(request))
