@@ -621,7 +621,6 @@ def _machine() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "python": sys.version.split()[0],
         "load_average_start": _loadavg(),
-        "note": "2-core machine shared with other engineers' test runs: loaded",
     }
 
 

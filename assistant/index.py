@@ -17,7 +17,8 @@ from typing import Any
 
 from assistant.bm25 import BM25Index
 from assistant.config import Config
-from assistant.embed import DIM, MODEL_ID
+from assistant.models import EMBEDDING_DIM as DIM
+from assistant.models import EMBEDDING_MODEL_ID as MODEL_ID
 from assistant.models import Chunk, Document, DocumentMeta
 from assistant.store import VectorStore, connect
 

@@ -21,7 +21,6 @@ from assistant.bm25 import BM25Index
 from assistant.chunk import chunk_document
 from assistant.clean import clean_text
 from assistant.config import Config
-from assistant.embed import DIM, MODEL_ID, E5Embedding
 from assistant.index import (
     Manifest,
     check_model,
@@ -36,6 +35,8 @@ from assistant.index import _load_chunks as load_chunks
 from assistant.index import _load_documents as load_documents
 from assistant.load import LoadedFile, LoadError, content_hash, load_file
 from assistant.metadata import MANIFEST, apply_manifest, load_manifest, read_meta
+from assistant.models import EMBEDDING_DIM as DIM
+from assistant.models import EMBEDDING_MODEL_ID as MODEL_ID
 from assistant.models import Chunk, Document
 from assistant.store import VectorStore, connect
 from assistant.textnorm import is_traditional
@@ -198,6 +199,8 @@ def ingest(
         )
     dates = {d.doc_id: d.meta.date_num for d in documents}
     if new_chunks:
+        from assistant.embed import E5Embedding  # only when there is text to embed
+
         embedder = E5Embedding(cfg.embedding)
         if progress:
             progress.start(len(new_chunks))

