@@ -100,7 +100,7 @@ class PlainPipeline:
         return f"llama-index default as_query_engine() with the {self.backend.name} LLM"
 
     def _query_engine(self, generator: Generator) -> Any:
-        llm = generator.llm  # type: ignore[attr-defined]  # the llama-index LLM it wraps
+        llm = generator.llm()  # type: ignore[attr-defined]  # the llama-index LLM it wraps
         return self.index.as_query_engine(llm=llm, similarity_top_k=self.cfg.retrieval.top_k)
 
     def ask(self, question: str) -> BaselineAnswer:
