@@ -142,3 +142,31 @@ def test_tiny_bench_run(tmp_path: Path) -> None:
     assert "| 1x |" in md and "| 10x |" in md and "## Targets" in md
     assert "dominant stage" in md
     assert len(result.targets) == 7
+
+
+def test_the_plain_pipeline_answers_with_the_backends_llm(tmp_path: Path) -> None:
+    """With a generator, the baseline is llama-index's default query engine on that LLM: its
+    own English prompt reaches the server, and the server's text is the answer."""
+    from assistant.backends.openai_compat import OpenAIBackend
+    from assistant.baseline import build
+    from assistant.bm25 import BM25Index
+    from tests.fake_openai import FakeOpenAI
+
+    src = tmp_path / "sources"
+    src.mkdir()
+    shutil.copy(SOURCES / MEETING, src / MEETING)
+    fake = FakeOpenAI(default="社会消费品零售总额达1600亿元。").start()
+    try:
+        cfg = make_config(tmp_path, src)
+        openai = cfg.llm.openai.model_copy(
+            update={"base_url": fake.base_url, "model": "fake-model", "retries": 0}
+        )
+        cfg = cfg.model_copy(update={"llm": cfg.llm.model_copy(update={"openai": openai})})
+        idf = BM25Index.build(["x"], ["罗湖"])
+        plain, stats = build(cfg, tmp_path / "plain", OpenAIBackend(cfg), idf)
+        answer = plain.ask("“三力三区”行动方案提出社会消费品零售总额达到多少?").prediction
+    finally:
+        fake.stop()
+    assert stats.nodes >= 1 and "llama-index default" in plain.answering
+    assert answer.answer == "社会消费品零售总额达1600亿元。" and answer.retrieved
+    assert "Context information" in fake.seen[-1].prompt  # llama-index's default prompt
