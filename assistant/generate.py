@@ -105,7 +105,7 @@ def generate(
         log["refused_by"] = "model"
         return Outcome("", True, generator.name, log)
     if report.refused:
-        # Told its answer failed the check, the small model mostly gives up (8 of 9 such
+        # Told its answer failed the check, the small model mostly gives up (all 7 such
         # refusals in a 42-question sample were answerable), while the evidence test found
         # the passages cover the question: their best sentences are the safer answer.
         log["fallback"] = "extractive"
