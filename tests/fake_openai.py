@@ -18,14 +18,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from assistant.bench import free_port
+
 FAULTS = ("429", "500", "401", "malformed", "cut", "unfinished", "slow")
 _PLACEHOLDER = re.compile(r"\{n:([^}]+)\}")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -12,8 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.answer import Pipeline, ask
+from assistant.bench import free_port, wait_http
 from assistant.cli import cli
 from assistant.config import Config
 from assistant.evaluate import evaluate, load_gold, open_pipeline
@@ -95,17 +94,7 @@ class ChromaServer:
             pytest.fail(f"chroma run did not answer; see {self.log}")
 
     def _wait_heartbeat(self, timeout: float) -> bool:
-        url = f"http://127.0.0.1:{self.port}/api/v2/heartbeat"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc is not None and self.proc.poll() is not None:
-                return False
-            try:
-                with urllib.request.urlopen(url, timeout=2):
-                    return True
-            except OSError:
-                time.sleep(0.2)
-        return False
+        return wait_http(f"http://127.0.0.1:{self.port}/api/v2/heartbeat", timeout, self.proc)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -120,8 +109,6 @@ class ChromaServer:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
-    from assistant.bench import free_port
-
     srv = ChromaServer(tmp_path_factory.mktemp("chroma") / "data", free_port())
     srv.start()
     yield srv
