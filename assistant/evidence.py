@@ -54,6 +54,9 @@ class Evidence:
     supported: bool
     reason: str  # why unsupported, for the guard report
     coverage: float
+    # The passages' words were found to cover the question's. Not for English questions:
+    # they share no words with Chinese passages, so only their years were checked.
+    covered: bool = False
 
 
 def is_english(question: str) -> bool:
@@ -76,8 +79,12 @@ def _is_statement(sentence: str) -> bool:
     )
 
 
+def asks_date(question_norm: str) -> bool:
+    return _ASKS_DATE.search(question_norm) is not None
+
+
 def _value_bonus(question_norm: str, sentence_norm: str) -> float:
-    if _ASKS_DATE.search(question_norm) and re.search(r"\d{1,2}月\d{1,2}日|\d{4}年", sentence_norm):
+    if asks_date(question_norm) and re.search(r"\d{1,2}月\d{1,2}日|\d{4}年", sentence_norm):
         return 0.15
     if _ASKS_QUANTITY.search(question_norm) and _NUMBER.search(sentence_norm):
         return 0.15
@@ -121,7 +128,11 @@ def select_evidence(
     if supported:
         supported, reason = _gives_value(question_norm, sentences, cfg)
     return Evidence(
-        sentences[: cfg.evidence_sentences], supported, reason, max(passage_covs, default=0.0)
+        sentences[: cfg.evidence_sentences],
+        supported,
+        reason,
+        max(passage_covs, default=0.0),
+        covered=supported and not english,
     )
 
 

@@ -12,6 +12,10 @@ functions, no model:
   and a retry for that made it refuse answers it had right;
 - a year or figure the question names must occur in some cited passage: an answer about
   2025 does not answer a question about 2030 (`missing_question_numbers`);
+- the answer must give the kind of value the question asks for: a figure for each 多少/几,
+  a date for 哪天/哪年, an ordinal for 第几 (`unanswered`). The small model otherwise
+  restates the question ("…要形成几个超千亿支柱产业？[1]") or answers with a phrase
+  ("新中国成立一百年时") and cites it, which no figure check would catch;
 - an answer that only says the passages do not contain it is a refusal (`refused`).
 """
 
@@ -21,6 +25,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from assistant.evidence import asked_units, asks_date, is_english
 from assistant.textnorm import for_match, for_search
 
 CITE = re.compile(r"\[(\d+)\]")
@@ -161,6 +166,7 @@ class GuardReport:
     ungrounded_numbers: list[str] = field(default_factory=list)
     moved_citations: list[str] = field(default_factory=list)  # "6.8万元: [2]→[1]"
     missing_question_numbers: list[str] = field(default_factory=list)
+    unanswered: list[str] = field(default_factory=list)  # kinds asked, not given: "count"...
     uncited: bool = False  # an answer (not a refusal) with no valid citation at all
     refused: bool = False  # the model said the passages do not contain the answer
 
@@ -169,7 +175,12 @@ class GuardReport:
         """A refusal is acceptable as it is; an answer must cite and be grounded."""
         if self.refused:
             return True
-        return not (self.uncited or self.ungrounded_numbers or self.missing_question_numbers)
+        return not (
+            self.uncited
+            or self.ungrounded_numbers
+            or self.missing_question_numbers
+            or self.unanswered
+        )
 
     def problems(self) -> str:
         """What is wrong, in Chinese, for the regeneration prompt."""
@@ -184,6 +195,8 @@ class GuardReport:
         if self.missing_question_numbers:
             asked = "、".join(self.missing_question_numbers)
             found.append(f"问题问的是{asked}，但所标注的资料没有提到{asked}")
+        if self.unanswered:
+            found.append("；".join(_UNANSWERED[k] for k in self.unanswered))
         return "；".join(found)
 
     def as_dict(self) -> dict[str, object]:
@@ -192,6 +205,7 @@ class GuardReport:
             "ungrounded_numbers": self.ungrounded_numbers,
             "moved_citations": self.moved_citations,
             "missing_question_numbers": self.missing_question_numbers,
+            "unanswered": self.unanswered,
             "uncited": self.uncited,
         }
 
@@ -255,6 +269,7 @@ def check(text: str, passages: Mapping[int, str], question_norm: str) -> GuardRe
         pieces.append(piece)
     report.text = "".join(pieces).strip()
     report.cited = verify_citations(report.text, max(passages, default=0))[1]
+    report.unanswered = unanswered(" ".join(claims), question_norm)
     if report.cited:
         report.missing_question_numbers = [
             n
@@ -262,6 +277,57 @@ def check(text: str, passages: Mapping[int, str], question_norm: str) -> GuardRe
             if not any(_has_number(n, form) for c in report.cited for form in forms[c])
         ]
     return report
+
+
+# What the question asks for, named in the regeneration prompt.
+_UNANSWERED = {
+    "echo": "回答只是复述了问题，没有给出答案",
+    "count": "问题问的是数量，回答没有给出资料中的具体数字",
+    "date": "问题问的是日期或年份，回答没有给出具体日期",
+    "ordinal": "问题问的是第几，回答没有给出序号",
+}
+# The question's own interrogative ("几个", "第几") or a question mark left in the answer:
+# the model restated the question instead of answering it.
+_INTERROGATIVE = re.compile(r"多少|第几|几[个项大名条家次年月天位类种件所届人]")
+_ASKS_AMOUNT_EN = re.compile(r"\bhow (?:many|much)\b|\bwhat (?:percentage|share|proportion)\b")
+_ORDINAL_ASK = re.compile(r"第几")
+_YEAR = re.compile(r"(?:19|20)\d{2}")
+_ORDINAL_GIVEN = re.compile(r"第\s*[\d零一二两三四五六七八九十百]+")
+_MONTHS_EN = re.compile(
+    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d", re.IGNORECASE
+)
+
+
+def unanswered(claims: str, question_norm: str) -> list[str]:
+    """The kinds of value the question asks for that the answer's claims do not give.
+
+    Figures the question itself contains do not count as given: "2019年…" is not an answer
+    to "2019年…多少个?", nor "四个先锋" to "争当“四个先锋”,要树立几个意识?".
+    """
+    raw = CITE.sub("", claims)
+    text = for_match(raw)
+    if "?" in text or any(q in text for q in _INTERROGATIVE.findall(question_norm)):
+        return ["echo"]
+    asked = set(_numbers(question_norm)) | {f.number for f in figures(question_norm)}
+    new = [f for f in figures(raw) if f.number not in asked]
+    missing: list[str] = []
+    english = is_english(question_norm)
+    counts = (
+        len(_ASKS_AMOUNT_EN.findall(question_norm.lower()))
+        if english
+        else len(asked_units(question_norm))
+    )
+    if counts and len({f.number for f in new}) < counts:
+        missing.append("count")
+    if asks_date(question_norm) and not (
+        # "一百年" is a span, not a year: a date has a four-digit year, a month or a day.
+        any(f.unit in ("月", "日", "号") or _YEAR.fullmatch(f.number) for f in new)
+        or (english and _MONTHS_EN.search(raw))
+    ):
+        missing.append("date")
+    if _ORDINAL_ASK.search(question_norm) and not _ORDINAL_GIVEN.search(text):
+        missing.append("ordinal")
+    return missing
 
 
 def segments(text: str) -> list[tuple[str, list[int]]]:

@@ -81,9 +81,46 @@ def test_a_count_in_words_is_checked_like_digits() -> None:
         1: "罗湖将聚焦实施“产业发展能级跃升行动、重点区域先行开放行动”5大行动。完成三轮政治巡察。"
     }
     assert not check("罗湖将实施八大行动[1]。", passages, "罗湖将实施几大行动?").ok
-    for right in ("罗湖将实施五大行动[1]。", "完成了三轮政治巡察[1]。", "这是一个重点[1]。"):
+    for right in ("罗湖将实施五大行动[1]。", "完成了三轮政治巡察[1]。"):
         report = check(right, passages, "罗湖将实施几大行动?")
         assert report.ok and not report.ungrounded_numbers, right
+    # "一个" is an article, not a count: nothing ungrounded (and no count given).
+    report = check("这是一个重点[1]。", passages, "罗湖将实施几大行动?")
+    assert not report.ungrounded_numbers and report.unanswered == ["count"]
+
+
+def test_an_answer_must_give_what_the_question_asks_for() -> None:
+    passages = {1: "2019年新增中小学学位6589个。——2021年11月3日在区第八届人民代表大会第一次会议上"}
+    cases = {
+        # restated, not answered
+        ("新增中小学学位多少个?[1]", "2019年新增中小学学位多少个?"): ["echo"],
+        ("罗湖要形成几个超千亿支柱产业[1]。", "罗湖要形成几个超千亿支柱产业?"): ["echo"],
+        # the question's own year is not the figure asked for
+        ("2019年新增了中小学学位[1]。", "2019年新增中小学学位多少个?"): ["count"],
+        ("新增学位6589个[1]。", "2019年新增学位多少个?新建学校多少所?"): ["count"],
+        ("争当四个先锋,树立首位意识[1]。", "争当“四个先锋”,要树立几个意识?"): ["count"],
+        # "一百年" is a span, not the year asked for
+        ("在新中国成立一百年时[1]。", "报告是哪一年作的?"): ["date"],
+        ("报告在区人大会议上作[1]。", "政府工作报告是第几次会议上作的?"): ["ordinal"],
+        ("It was delivered at the congress [1].", "On what date was the report delivered?"): [
+            "date"
+        ],
+    }
+    for (answer, question), kinds in cases.items():
+        assert check(answer, passages, question).unanswered == kinds, answer
+    answered = {
+        ("新增学位6589个[1]。", "2019年新增学位多少个?"),
+        ("报告于2021年11月3日作[1]。", "政府工作报告是哪天作的?"),
+        ("在第一次会议上作[1]。", "政府工作报告是第几次会议上作的?"),
+        ("It was delivered on November 3, 2021 [1].", "On what date was the report delivered?"),
+        ("Luohu added 6589 places [1].", "How many school places did Luohu add in 2019?"),
+        ("要形成2个超千亿支柱产业[1]。", "要形成几个超千亿支柱产业?"),
+    }
+    for answer, question in answered:
+        report = check(answer, passages, question)
+        assert report.unanswered == [], answer
+    problems = check("2019年新增了中小学学位[1]。", passages, "2019年新增学位多少个?").problems()
+    assert "数量" in problems
 
 
 def test_a_figure_in_no_passage_is_not_moved() -> None:

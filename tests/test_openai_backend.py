@@ -110,11 +110,51 @@ def test_a_citation_out_of_range_is_dropped(pipeline: Pipeline, server: FakeOpen
     assert "[42]" not in response.answer and "6.6亿元[1]" in response.answer
 
 
-def test_a_model_refusal_is_a_refusal(pipeline: Pipeline, server: FakeOpenAI) -> None:
+def test_a_model_refusal_of_covered_passages_gives_the_extractive_answer(
+    pipeline: Pipeline, server: FakeOpenAI
+) -> None:
+    # The evidence test found passages on the question: the model's "not found" is not
+    # trusted, and the passages' best sentences are given, marked as a quotation.
     server.script = ["资料中未找到相关内容。"]
     response = ask(openai_pipeline(pipeline, server.base_url), QUESTION)
+    assert not response.refused and response.backend == "extractive"
+    assert response.guard["model_refused"] is True and response.guard["attempts"] == 1
+    assert "6.6亿元" in response.answer and "原文摘录" in response.notice
+
+
+def test_a_model_refusal_of_an_english_question_stands(
+    pipeline: Pipeline, server: FakeOpenAI
+) -> None:
+    # An English question shares no words with the passages: only its year was checked,
+    # so nothing contradicts the model.
+    server.script = ["The passages do not contain this information."]
+    question = "What was Luohu's industrial support funding in 2019?"
+    response = ask(openai_pipeline(pipeline, server.base_url), question)
+    assert response.refused and response.guard["refused_by"] == "model"
+    assert response.guard["model_refused"] is False and len(server.seen) == 1
+
+
+def test_a_model_refusal_stands_when_the_passages_do_not_cover_the_question(
+    pipeline: Pipeline, server: FakeOpenAI
+) -> None:
+    # With the evidence test off, the model is the one that says "not in the sources".
+    cfg = openai_config(pipeline.config, server.base_url)
+    cfg = cfg.model_copy(update={"llm": cfg.llm.model_copy(update={"refuse_unsupported": False})})
+    backend = Pipeline(cfg, pipeline.index, pipeline.retriever, OpenAIBackend(cfg))
+    server.script = ["资料中未找到相关内容。"]
+    response = ask(backend, "福田区2035年的人口目标是多少?")
     assert response.refused and not response.citations
     assert response.guard["refused_by"] == "model"
+
+
+def test_an_answer_that_restates_the_question_is_retried(
+    pipeline: Pipeline, server: FakeOpenAI
+) -> None:
+    server.script = ["罗湖区2019年投入产业转型升级扶持资金多少？[{n:6.6亿元}]", GOOD]
+    response = ask(openai_pipeline(pipeline, server.base_url), QUESTION)
+    assert response.guard["unanswered"] == ["echo"] and response.guard["retried"] is True
+    assert "复述了问题" in server.seen[-1].prompt
+    assert "6.6亿元[1]" in response.answer and response.backend == "openai"
 
 
 def test_a_refusal_after_a_rejected_draft_gives_the_extractive_answer(
