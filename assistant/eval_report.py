@@ -28,6 +28,7 @@ from rich.progress import (
 from rich.table import Table
 
 from assistant.evaluate import Comparison, Gold, Record, RunResult
+from assistant.generate import tally
 from assistant.models import Citation
 from assistant.score import TOTAL, Metrics, Summary
 
@@ -91,12 +92,25 @@ def report_dict(result: RunResult, gold: Gold) -> dict[str, Any]:
         "definitions": DEFINITIONS,
         "overall": asdict(result.summary.overall),
         "by_kind": {k: asdict(m) for k, m in result.summary.by_kind.items()},
+        "guard": guard_counts(result),
         "failures": [
             {"id": r.item.id, "kind": r.item.kind, "reason": r.verdict.reason}
             for r in result.records
             if not r.verdict.passed
         ],
     }
+
+
+def guard_counts(result: RunResult) -> dict[str, int]:
+    """How often the grounding guard fired, in answers (not drafts)."""
+    return tally(r.response.guard for r in result.records if r.response is not None)
+
+
+def guard_line(counts: dict[str, int]) -> str:
+    """The counts that are not zero, for the console; "" when no model was asked."""
+    if not counts.get("asked the model"):
+        return ""
+    return "guard: " + " · ".join(f"{k} {v}" for k, v in counts.items() if v)
 
 
 def write_comparison(comparison: Comparison, gold: Gold) -> None:
@@ -259,6 +273,8 @@ def print_summary(result: RunResult) -> None:
     title = f"eval: {result.variant.name}"
     console.print(_rich_table(title, "kind", summary_rows(result.summary)))
     console.print(LEGEND, style="dim", highlight=False)
+    if line := guard_line(guard_counts(result)):
+        console.print(line, highlight=False, soft_wrap=True)
     failures = sum(not r.verdict.passed for r in result.records)
     console.print(
         f"{failures} failure(s); report: {result.out_dir / 'report.html'}", soft_wrap=True
@@ -335,6 +351,7 @@ def render_html(result: RunResult, report: dict[str, Any]) -> str:
         "<h2>Latency</h2>",
         latency_chart([r.verdict.latency_ms for r in result.records]),
         _stage_table_html(result.summary.overall),
+        _guard_html(report["guard"]),
         f"<h2>Failures ({len(failures)} of {len(result.records)})</h2>",
         *(failure_html(r) for r in failures),
         "" if failures else "<p>No failures.</p>",
@@ -381,6 +398,15 @@ def _definitions_html() -> str:
 def _stage_table_html(m: Metrics) -> str:
     rows = [[name, str(lat.n), ms(lat.p50), ms(lat.p95)] for name, lat in m.latency_ms.items()]
     return _table_html(("stage", "items", "p50 ms", "p95 ms"), rows)
+
+
+def _guard_html(counts: dict[str, int]) -> str:
+    if not counts.get("asked the model"):
+        return ""
+    rows = [[name, str(n)] for name, n in counts.items()]
+    return "<h2>Grounding guard</h2><p>Answers each check or outcome touched.</p>" + _table_html(
+        ("", "answers"), rows
+    )
 
 
 def _items_html(records: Sequence[Record]) -> str:

@@ -25,6 +25,7 @@ which `assistant ask --json` shows as "guard":
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Generator as Gen
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -175,3 +176,29 @@ def _fall_back(
 
 def _ms(t: float) -> float:
     return (time.perf_counter() - t) * 1000
+
+
+def tally(logs: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """How many answers each guard finding or outcome touched, over a run's guard logs
+    (`Outcome.guard`). All zero for the extractive backend, which the guard never sees."""
+    rows = list(logs)
+
+    def count(test: Callable[[Mapping[str, Any]], bool]) -> int:
+        return sum(1 for g in rows if test(g))
+
+    return {
+        "asked the model": count(lambda g: g.get("attempts", 0) > 0),
+        "refused by the evidence test": count(lambda g: g.get("refused_by") == "evidence"),
+        "citations moved": count(lambda g: bool(g.get("moved_citations"))),
+        "citations dropped": count(lambda g: bool(g.get("dropped_citations"))),
+        "ungrounded figures": count(lambda g: bool(g.get("ungrounded_numbers"))),
+        "asked year or figure not cited": count(lambda g: bool(g.get("missing_question_numbers"))),
+        "asked value not given": count(lambda g: bool(g.get("unanswered"))),
+        "no citation": count(lambda g: bool(g.get("uncited"))),
+        "regenerated": count(lambda g: bool(g.get("retried"))),
+        "model refusal not trusted": count(lambda g: bool(g.get("model_refused"))),
+        "extractive fallback": count(lambda g: g.get("fallback") == "extractive"),
+        "backend failed": count(lambda g: bool(g.get("error"))),
+        "refused by the model": count(lambda g: g.get("refused_by") == "model"),
+        "refused by the guard": count(lambda g: g.get("refused_by") == "guard"),
+    }

@@ -109,6 +109,8 @@ def test_report_json_has_the_metrics(run: RunResult, gold_file: Path) -> None:
     assert report["overall"]["items"] == 4 and report["overall"]["unanswerable"] == 1
     assert {"p50", "p95"} <= set(report["overall"]["latency_ms"]["total"])
     assert "t-planted" in {f["id"] for f in report["failures"]}
+    # The extractive backend is never guarded: every guard count is zero.
+    assert report["guard"]["asked the model"] == 0 and not any(report["guard"].values())
 
 
 def test_report_html_shows_every_failure_and_fetches_nothing(run: RunResult) -> None:

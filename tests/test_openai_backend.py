@@ -15,7 +15,7 @@ import pytest
 from assistant.answer import Pipeline, Rewritten, ask, ask_stream
 from assistant.backends.openai_compat import OpenAIBackend
 from assistant.config import Config, OpenAIConfig
-from assistant.generate import Retry, Token
+from assistant.generate import Retry, Token, tally
 from assistant.models import Response
 from assistant.textnorm import for_match
 from tests.conftest import ROOT
@@ -271,3 +271,20 @@ def test_cli_with_the_server_down_prints_json_and_a_notice(
     data = json.loads(run.stdout)
     assert data["backend"] == "extractive" and "cannot reach" in data["notice"]
     assert data["guard"]["fallback"] == "extractive" and "6.6亿元" in data["answer"]
+
+
+def test_tally_counts_what_the_guard_did_per_answer(pipeline: Pipeline, server: FakeOpenAI) -> None:
+    openai = openai_pipeline(pipeline, server.base_url)
+    server.script = [
+        GOOD,
+        "扶持资金为8.8亿元[{n:6.6亿元}]。",  # invented, then right
+        GOOD,
+        "扶持资金为9.9亿元[{n:6.6亿元}]。",  # invented twice: extractive
+        "扶持资金为9.9亿元[{n:6.6亿元}]。",
+    ]
+    guards = [ask(openai, QUESTION).guard for _ in range(3)]
+    guards.append(ask(openai, "福田区2035年的人口目标是多少?").guard)  # evidence refuses
+    counts = tally(guards)
+    assert counts["asked the model"] == 3 and counts["refused by the evidence test"] == 1
+    assert counts["ungrounded figures"] == 2 and counts["regenerated"] == 2
+    assert counts["extractive fallback"] == 1 and counts["backend failed"] == 0
