@@ -7,8 +7,8 @@ which `assistant ask --json` shows as "guard":
 
 - attempts, retried: drafts written (1 + regenerations);
 - dropped_citations, ungrounded_numbers, moved_citations, missing_question_numbers,
-  unanswered, uncited: what the guard found (and, for moved citations, mended), over all
-  attempts;
+  missing_quoted, unanswered, uncited: what the guard found (and, for moved citations,
+  mended), over all attempts;
 - model_refused: the model said the passages do not hold the answer although the evidence
   test found they cover the question, or after a rejected draft; its refusal is not
   trusted and the extractive answer is given (`fallback`), which refuses in turn when it
@@ -73,6 +73,7 @@ def generate(
         "ungrounded_numbers": [],
         "moved_citations": [],
         "missing_question_numbers": [],
+        "missing_quoted": [],
         "unanswered": [],
         "uncited": False,
         "model_refused": False,
@@ -157,6 +158,7 @@ def _record(log: dict[str, Any], report: GuardReport) -> None:
         "ungrounded_numbers",
         "moved_citations",
         "missing_question_numbers",
+        "missing_quoted",
         "unanswered",
     )
     for key in keys:
@@ -193,6 +195,7 @@ def tally(logs: Iterable[Mapping[str, Any]]) -> dict[str, int]:
         "citations dropped": count(lambda g: bool(g.get("dropped_citations"))),
         "ungrounded figures": count(lambda g: bool(g.get("ungrounded_numbers"))),
         "asked year or figure not cited": count(lambda g: bool(g.get("missing_question_numbers"))),
+        "quoted phrase not cited": count(lambda g: bool(g.get("missing_quoted"))),
         "asked value not given": count(lambda g: bool(g.get("unanswered"))),
         "no citation": count(lambda g: bool(g.get("uncited"))),
         "regenerated": count(lambda g: bool(g.get("retried"))),

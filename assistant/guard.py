@@ -12,6 +12,8 @@ functions, no model:
   and a retry for that made it refuse answers it had right;
 - a year or figure the question names must occur in some cited passage: an answer about
   2025 does not answer a question about 2030 (`missing_question_numbers`);
+- a phrase the question quotes ("强调“要紧盯目标干”的是谁?") must occur in a cited passage:
+  the answer to it comes from where it was said (`missing_quoted`);
 - the answer must give the kind of value the question asks for: a figure for each 多少/几,
   a date for 哪天/哪年, an ordinal for 第几 (`unanswered`). The small model otherwise
   restates the question ("…要形成几个超千亿支柱产业？[1]") or answers with a phrase
@@ -166,6 +168,7 @@ class GuardReport:
     ungrounded_numbers: list[str] = field(default_factory=list)
     moved_citations: list[str] = field(default_factory=list)  # "6.8万元: [2]→[1]"
     missing_question_numbers: list[str] = field(default_factory=list)
+    missing_quoted: list[str] = field(default_factory=list)  # phrases quoted in the question
     unanswered: list[str] = field(default_factory=list)  # kinds asked, not given: "count"...
     uncited: bool = False  # an answer (not a refusal) with no valid citation at all
     refused: bool = False  # the model said the passages do not contain the answer
@@ -179,6 +182,7 @@ class GuardReport:
             self.uncited
             or self.ungrounded_numbers
             or self.missing_question_numbers
+            or self.missing_quoted
             or self.unanswered
         )
 
@@ -195,6 +199,9 @@ class GuardReport:
         if self.missing_question_numbers:
             asked = "、".join(self.missing_question_numbers)
             found.append(f"问题问的是{asked}，但所标注的资料没有提到{asked}")
+        if self.missing_quoted:
+            quoted = "、".join(f"“{q}”" for q in self.missing_quoted)
+            found.append(f"问题中的{quoted}在所标注的资料中没有出现，应依据提到它的资料回答")
         if self.unanswered:
             found.append("；".join(_UNANSWERED[k] for k in self.unanswered))
         return "；".join(found)
@@ -205,6 +212,7 @@ class GuardReport:
             "ungrounded_numbers": self.ungrounded_numbers,
             "moved_citations": self.moved_citations,
             "missing_question_numbers": self.missing_question_numbers,
+            "missing_quoted": self.missing_quoted,
             "unanswered": self.unanswered,
             "uncited": self.uncited,
         }
@@ -269,6 +277,9 @@ def check(text: str, passages: Mapping[int, str], question_norm: str) -> GuardRe
         pieces.append(piece)
     report.text = "".join(pieces).strip()
     report.cited = verify_citations(report.text, max(passages, default=0))[1]
+    report.missing_quoted = [
+        q for q in quoted(question_norm) if not any(q in forms[c][0] for c in report.cited)
+    ]
     report.unanswered = unanswered(" ".join(claims), question_norm)
     if report.cited:
         report.missing_question_numbers = [
@@ -277,6 +288,17 @@ def check(text: str, passages: Mapping[int, str], question_norm: str) -> GuardRe
             if not any(_has_number(n, form) for c in report.cited for form in forms[c])
         ]
     return report
+
+
+_QUOTED = re.compile(r"[“\"「『]([^“”\"「」『』]{2,24})[”\"」』]")
+_OPEN_ASK = re.compile(r"什么|哪|几|多少|谁")
+
+
+def quoted(question_norm: str) -> list[str]:
+    """Phrases the question quotes, normalized like the passages; a quoted question
+    ("突出什么提效率") is not a phrase to find."""
+    phrases = (for_match(m.group(1)) for m in _QUOTED.finditer(question_norm))
+    return [p for p in dict.fromkeys(phrases) if not _OPEN_ASK.search(p)]
 
 
 # What the question asks for, named in the regeneration prompt.

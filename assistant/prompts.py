@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from assistant.backends.base import AnswerRequest, BackendError
-from assistant.evidence import is_english
+from assistant.evidence import asked_units, is_english
 from assistant.textnorm import for_search
 
 Context = Literal["sentences", "passages"]
@@ -129,13 +129,29 @@ def _bodies(request: AnswerRequest, context: Context, chars: int) -> list[tuple[
         return [(i, for_search(h.chunk.text)) for i, h in enumerate(request.hits)]
     by_hit: dict[int, list[tuple[int, str]]] = defaultdict(list)
     question = _bigrams(request.question_norm)
+    count_only = asks_count_only(request.question_norm)
     for s in request.evidence.sentences:
-        by_hit[s.hit].append((s.start, focus(s.norm, question, chars)))
+        text = elide_lists(s.norm) if count_only else s.norm
+        by_hit[s.hit].append((s.start, focus(text, question, chars)))
     # Passages in their numbered order, sentences in document order: they read as text.
     return [(i, "".join(t for _, t in sorted(by_hit[i]))) for i in sorted(by_hit)]
 
 
 _CLAUSE_END = re.compile(r"(?<=[,，:：])")
+# A quoted list of names: “金融服务固本强基行动、信息和科技服务扩容聚链行动、…”.
+_QUOTED_LIST = re.compile(r"“[^“”]*、[^“”]*”")
+_ASKS_ITEMS = re.compile(r"哪些|哪几|分别|包括|什么|是指|指的")
+
+
+def asks_count_only(question_norm: str) -> bool:
+    """ "聚焦多少大行动?" wants the count, not the actions' names."""
+    return bool(asked_units(question_norm)) and not _ASKS_ITEMS.search(question_norm)
+
+
+def elide_lists(sentence: str) -> str:
+    """Quoted lists shortened to “…”: for a count question they are what pushes the count
+    ("…”7大行动") out of the clauses `focus` keeps."""
+    return _QUOTED_LIST.sub("“…”", sentence)
 
 
 def focus(sentence: str, question: set[str], limit: int) -> str:

@@ -205,3 +205,20 @@ def test_verify_and_renumber_citations() -> None:
 def test_small_helpers() -> None:
     assert [cn_to_int(t) for t in ("三", "十五", "二十三", "一百零五")] == [3, 15, 23, 105]
     assert is_refusal("资料中未找到相关内容") and not is_refusal("地区生产总值为2375.3亿元")
+
+
+def test_a_phrase_the_question_quotes_must_be_in_a_cited_passage() -> None:
+    passages = {
+        1: "2024年2月19日 范德繁强调,要紧盯目标干,围绕目标明定位。",
+        2: "2024年2月18日,省委、省政府召开全省高质量发展大会。",
+    }
+    question = "2024年全区高质量发展大会上,强调“要紧盯目标干”的是谁?"
+    wrong = check("强调“要紧盯目标干”的是省委、省政府[2]。", passages, question)
+    assert wrong.missing_quoted == ["要紧盯目标干"] and not wrong.ok
+    assert "“要紧盯目标干”" in wrong.problems()
+    assert check("是范德繁[1]。", passages, question).ok
+    # A quoted question is not a phrase to look for; Traditional quotes are read too.
+    assert check("是范德繁[1]。", passages, "“谁强调什么”?").missing_quoted == []
+    assert check("省委[2]。", passages, "強調「要緊盯目標幹」的是誰?").missing_quoted == [
+        "要紧盯目标干"
+    ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.prompts import _bigrams, focus
+from assistant.prompts import _bigrams, asks_count_only, elide_lists, focus
 
 
 def test_a_long_sentence_is_cut_to_the_clauses_near_the_question() -> None:
@@ -14,3 +14,25 @@ def test_a_long_sentence_is_cut_to_the_clauses_near_the_question() -> None:
     assert "持牌金融机构突破85家" in cut and "居全市第二" in cut and len(cut) <= 42
     assert cut.startswith("…") and cut.endswith("…")
     assert focus("短句不变。", _bigrams("问题"), limit=40) == "短句不变。"
+
+
+ACTIONS = (
+    "建设现代服务业集聚示范区方面,罗湖将聚焦“金融服务固本强基行动、信息和科技服务扩容聚链行动、"
+    "物流外贸服务拓展升级行动、旅游服务示范领跑行动、健康服务创优争先行动”7大行动,"
+    "现代服务业增加值突破2500亿元。"
+)
+
+
+def test_a_count_question_reads_the_count_not_the_list_that_hides_it() -> None:
+    question = "建设现代服务业集聚示范区方面,罗湖将聚焦多少大行动?"
+    assert asks_count_only(question)
+    cut = focus(elide_lists(ACTIONS), _bigrams(question), limit=60)
+    assert "7大行动" in cut and "“…”" in cut
+    # Without the list elided the count does not fit: this is what the model used to read.
+    assert "7大行动" not in focus(ACTIONS, _bigrams(question), limit=60)
+
+
+def test_a_question_about_the_items_keeps_them() -> None:
+    for question in ("罗湖将聚焦的行动包括哪些?", "罗湖在几个方面发力?分别是什么?"):
+        assert not asks_count_only(question), question
+    assert elide_lists("聚焦“产业发展”。") == "聚焦“产业发展”。"  # a name, not a list
