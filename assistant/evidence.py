@@ -63,6 +63,10 @@ def is_english(question: str) -> bool:
     return len(_LATIN.findall(question)) > 2 * len(_HAN.findall(question))
 
 
+def is_year(number: str) -> bool:
+    return _YEAR.fullmatch(number) is not None
+
+
 def question_numbers(question_norm: str) -> list[str]:
     return _NUMBER.findall(question_norm)
 
@@ -166,7 +170,7 @@ def named_entities(question_norm: str) -> list[str]:
 def passage_terms(question_norm: str, english: bool) -> list[str]:
     """Terms an answering passage must contain literally: years and figures, and session
     ordinals such as 七次 or 八届."""
-    numbers = [n for n in question_numbers(question_norm) if not english or _YEAR.fullmatch(n)]
+    numbers = [n for n in question_numbers(question_norm) if not english or is_year(n)]
     return numbers if english else numbers + _ORDINAL.findall(question_norm)
 
 

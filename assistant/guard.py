@@ -27,7 +27,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from assistant.evidence import asked_units, asks_date, is_english
+from assistant.evidence import asked_units, asks_date, is_english, is_year
 from assistant.textnorm import for_match, for_search
 
 CITE = re.compile(r"\[(\d+)\]")
@@ -313,7 +313,6 @@ _UNANSWERED = {
 _INTERROGATIVE = re.compile(r"多少|第几|几[个项大名条家次年月天位类种件所届人]")
 _ASKS_AMOUNT_EN = re.compile(r"\bhow (?:many|much)\b|\bwhat (?:percentage|share|proportion)\b")
 _ORDINAL_ASK = re.compile(r"第几")
-_YEAR = re.compile(r"(?:19|20)\d{2}")
 _ORDINAL_GIVEN = re.compile(r"第\s*[\d零一二两三四五六七八九十百]+")
 _MONTHS_EN = re.compile(
     r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d", re.IGNORECASE
@@ -343,7 +342,7 @@ def unanswered(claims: str, question_norm: str) -> list[str]:
         missing.append("count")
     if asks_date(question_norm) and not (
         # "一百年" is a span, not a year: a date has a four-digit year, a month or a day.
-        any(f.unit in ("月", "日", "号") or _YEAR.fullmatch(f.number) for f in new)
+        any(f.unit in ("月", "日", "号") or is_year(f.number) for f in new)
         or (english and _MONTHS_EN.search(raw))
     ):
         missing.append("date")
