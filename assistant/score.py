@@ -45,6 +45,11 @@ KINDS = frozenset(
     }
 )
 GOLD_KEYS = frozenset({"id", "question", "answers", "evidence", "unanswerable", "kind"})
+# Near-miss questions name what they are near to: the asked metric for another year, another
+# subject, a target where the result was stated (or the reverse), a half-year beside the year,
+# a look-alike term (议案 / 建议). Optional; the report breaks results down by it.
+NEAR_MISS = frozenset({"period", "subject", "status", "half_year", "term"})
+OPTIONAL_GOLD_KEYS = frozenset({"near_miss"})
 # The pipeline's stages in the order they run, so tables read top to bottom like the code.
 STAGES = ("normalize", "bm25", "embed_query", "dense", "fusion", "evidence", "generate", "verify")
 TOTAL = "total"
@@ -62,6 +67,7 @@ class GoldItem:
     evidence: tuple[str, ...]  # regexes that must all match the normalized cited passages
     unanswerable: bool
     kind: str
+    near_miss: str = ""
 
 
 # ---------------------------------------------------------------------------- gold parsing
@@ -104,6 +110,7 @@ def _parse_item(line: str) -> GoldItem:
         evidence=_patterns(raw, "evidence"),
         unanswerable=_flag(raw, "unanswerable"),
         kind=_kind(raw),
+        near_miss=_near_miss(raw),
     )
     _check_consistency(item)
     return item
@@ -111,7 +118,7 @@ def _parse_item(line: str) -> GoldItem:
 
 def _check_keys(raw: dict[str, Any]) -> None:
     missing = sorted(GOLD_KEYS - raw.keys())
-    unknown = sorted(raw.keys() - GOLD_KEYS)
+    unknown = sorted(raw.keys() - GOLD_KEYS - OPTIONAL_GOLD_KEYS)
     if missing:
         raise GoldError(f"missing key(s): {', '.join(missing)}")
     if unknown:  # most likely a misspelt key whose content would be silently ignored
@@ -136,6 +143,13 @@ def _kind(raw: dict[str, Any]) -> str:
     if kind not in KINDS:
         raise GoldError(f"kind {kind!r} is not one of {', '.join(sorted(KINDS))}")
     return str(kind)
+
+
+def _near_miss(raw: dict[str, Any]) -> str:
+    value = raw.get("near_miss", "")
+    if value and value not in NEAR_MISS:
+        raise GoldError(f"near_miss {value!r} is not one of {', '.join(sorted(NEAR_MISS))}")
+    return str(value)
 
 
 def _patterns(raw: dict[str, Any], key: str) -> tuple[str, ...]:
