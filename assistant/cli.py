@@ -26,8 +26,8 @@ def friendly(func: F) -> F:
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from assistant.backends import BackendError
-        from assistant.index import IndexMismatch, IndexMissing
-        from assistant.store import StoreError
+        from assistant.index.generations import IndexMismatch, IndexMissing
+        from assistant.index.vectors import StoreError
 
         try:
             return func(*args, **kwargs)
@@ -65,8 +65,8 @@ def _cfg(ctx: click.Context) -> Config:
 @friendly
 def ingest(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool) -> None:
     """Ingest PATHS (default: the sources folder); the index then mirrors them."""
-    from assistant.ingest import ingest as run_ingest
-    from assistant.report import IngestProgress, print_ingest_summary
+    from assistant.console import IngestProgress, print_ingest_summary
+    from assistant.corpus.ingest import ingest as run_ingest
 
     with IngestProgress() as progress:
         summary = run_ingest(_cfg(ctx), list(paths) or None, rebuild=rebuild, progress=progress)
@@ -94,10 +94,10 @@ def ask(
     date_to: str | None,
 ) -> None:
     """Answer QUESTION with numbered citations."""
-    from assistant.answer import Pipeline
-    from assistant.answer import ask as run_ask
-    from assistant.report import print_response
-    from assistant.retrieve import Filters
+    from assistant.answer.pipeline import Pipeline
+    from assistant.answer.pipeline import ask as run_ask
+    from assistant.answer.retrieve import Filters
+    from assistant.console import print_response
 
     pipe = Pipeline.open(_cfg(ctx), backend)
     filters = Filters(list(doc_ids) or None, date_from, date_to)
@@ -114,9 +114,9 @@ def ask(
 @friendly
 def chat(ctx: click.Context, backend: str | None) -> None:
     """Ask questions in the terminal; an empty line or Ctrl-D quits."""
-    from assistant.answer import Pipeline, ask_stream
-    from assistant.conversation import Conversation
-    from assistant.report import show_stream
+    from assistant.answer.conversation import Conversation
+    from assistant.answer.pipeline import Pipeline, ask_stream
+    from assistant.console import show_stream
 
     cfg = _cfg(ctx)
     click.echo("正在加载 / loading…")
@@ -188,8 +188,8 @@ def eval_command(
     compare_all: bool,
 ) -> None:
     """Score the assistant on a gold set: predictions, report.json and report.html."""
-    from assistant.eval_report import EvalProgress, print_comparison, print_summary
-    from assistant.evaluate import (
+    from assistant.evaluation.report import EvalProgress, print_comparison, print_summary
+    from assistant.evaluation.run import (
         compare,
         configure,
         default_out_dir,
@@ -197,7 +197,7 @@ def eval_command(
         load_gold,
         open_pipeline,
     )
-    from assistant.score import GoldError
+    from assistant.evaluation.score import GoldError
 
     try:
         gold = load_gold(gold_path)
@@ -224,7 +224,7 @@ def eval_command(
 @friendly
 def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Serve the web UI for staff (chat, cited passages, sources, feedback)."""
-    from assistant.ui import launch
+    from assistant.ui.app import launch
 
     cfg = _cfg(ctx)
     click.echo(f"正在加载 / loading… then http://{host or cfg.ui.host}:{port or cfg.ui.port}")
@@ -250,7 +250,7 @@ def feedback() -> None:
 def feedback_export(ctx: click.Context, fmt: str, out: Path | None) -> None:
     """Write every feedback record (question, answer, citations, backend, time) as JSONL
     or CSV."""
-    from assistant.feedback import FeedbackStore, feedback_path
+    from assistant.ui.feedback import FeedbackStore, feedback_path
 
     path = feedback_path(_cfg(ctx))
     if not path.exists():
@@ -327,7 +327,13 @@ def bench(
 ) -> None:
     """Measure ingest, query latency per stage, memory and disk at growing corpus sizes,
     and compare with a plain llama-index pipeline; writes JSON, markdown and a plot."""
-    from assistant.bench import DEFAULT_SCALES, QUICK_SCALES, BenchError, BenchOptions, run_bench
+    from assistant.bench.run import (
+        DEFAULT_SCALES,
+        QUICK_SCALES,
+        BenchError,
+        BenchOptions,
+        run_bench,
+    )
 
     try:
         chosen = tuple(int(x) for x in scales.split(",")) if scales else None

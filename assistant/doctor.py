@@ -20,7 +20,7 @@ def run_checks(cfg: Config) -> list[Check]:
 
 def _embedding(cfg: Config) -> Check:
     try:
-        from assistant.embed import MODEL_ID, E5Embedding
+        from assistant.index.embed import MODEL_ID, E5Embedding
 
         dim = E5Embedding(cfg.embedding).dim
         return Check("embedding model", True, f"{MODEL_ID}, dim {dim}")
@@ -29,8 +29,8 @@ def _embedding(cfg: Config) -> Check:
 
 
 def _index(cfg: Config) -> Check:
-    from assistant.index import IndexMismatch, IndexMissing, check_model, read_manifest
-    from assistant.store import StoreError, VectorStore, connect
+    from assistant.index.generations import IndexMismatch, IndexMissing, check_model, read_manifest
+    from assistant.index.vectors import StoreError, VectorStore, connect
 
     manifest = read_manifest(cfg.paths.index_dir)
     if manifest is None:

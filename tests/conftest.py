@@ -39,7 +39,7 @@ def copy_sources(dest: Path) -> Path:
 @pytest.fixture(scope="session")
 def corpus_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
     """The five reports ingested once into a temporary index."""
-    from assistant.ingest import ingest
+    from assistant.corpus.ingest import ingest
 
     tmp = tmp_path_factory.mktemp("corpus")
     cfg = make_config(tmp, copy_sources(tmp / "sources"))
@@ -50,6 +50,6 @@ def corpus_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
 
 @pytest.fixture(scope="session")
 def pipeline(corpus_config: Config) -> Iterator[object]:
-    from assistant.answer import Pipeline
+    from assistant.answer.pipeline import Pipeline
 
     yield Pipeline.open(corpus_config, "extractive")

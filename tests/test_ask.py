@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from assistant.answer import ask
+from assistant.answer.pipeline import ask
 from assistant.config import Config
 from assistant.textnorm import for_match
 from tests.conftest import ROOT

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import synth
-from assistant.bench import BenchOptions, run_bench
-from assistant.chunk import chunk_document
-from assistant.ingest import build_document
-from assistant.load import load_file
+from assistant.bench import synth
+from assistant.bench.run import BenchOptions, run_bench
+from assistant.corpus.chunk import chunk_document
+from assistant.corpus.ingest import build_document
+from assistant.corpus.load import load_file
 from assistant.models import Chunk, Document
 from tests.conftest import SOURCES, make_config
 
@@ -148,8 +148,8 @@ def test_the_plain_pipeline_answers_with_the_backends_llm(tmp_path: Path) -> Non
     """With a generator, the baseline is llama-index's default query engine on that LLM: its
     own English prompt reaches the server, and the server's text is the answer."""
     from assistant.backends.openai_compat import OpenAIBackend
-    from assistant.baseline import build
-    from assistant.bm25 import BM25Index
+    from assistant.bench.baseline import build
+    from assistant.index.bm25 import BM25Index
     from tests.fake_openai import FakeOpenAI
 
     src = tmp_path / "sources"

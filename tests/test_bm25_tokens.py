@@ -3,7 +3,7 @@ and evidence selection rely on it instead of a second jieba pass)."""
 
 from __future__ import annotations
 
-from assistant.bm25 import AnyOf, BM25Index, tokenize
+from assistant.index.bm25 import AnyOf, BM25Index, tokenize
 
 TEXTS = [
     "罗湖区2020年地区生产总值达到2375.3亿元,年均增长6.2%。",

@@ -18,14 +18,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from assistant.answer import Pipeline, ask
-from assistant.bench import free_port, wait_http
+from assistant.answer.pipeline import Pipeline, ask
+from assistant.bench.run import free_port, wait_http
 from assistant.cli import cli
 from assistant.config import Config
-from assistant.evaluate import evaluate, load_gold, open_pipeline
-from assistant.index import Index, read_manifest
-from assistant.ingest import ingest
-from assistant.store import StoreError, VectorStore, connect
+from assistant.corpus.ingest import ingest
+from assistant.evaluation.run import evaluate, load_gold, open_pipeline
+from assistant.index.generations import Index, read_manifest
+from assistant.index.vectors import StoreError, VectorStore, connect
 from tests.conftest import ROOT, SOURCES, make_config
 
 NEWS = "001_bfd75f84de2c2b1c.txt"

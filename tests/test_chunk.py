@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from assistant.chunk import chunk_document, heading_label, heading_level, sentence_spans
-from assistant.clean import clean_text
 from assistant.config import ChunkConfig
-from assistant.metadata import read_meta
+from assistant.corpus.chunk import chunk_document, heading_label, heading_level, sentence_spans
+from assistant.corpus.clean import clean_text
+from assistant.corpus.metadata import read_meta
 from assistant.models import SECTION_SEP, Document
 from tests.conftest import SOURCES
 

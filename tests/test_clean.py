@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from assistant.clean import (
+from assistant.corpus.clean import (
     CleanResult,
     clean_text,
     join_spaced_names,
@@ -17,7 +17,7 @@ from assistant.clean import (
     strip_pinyin,
     tidy_lines,
 )
-from assistant.mojibake import MojibakeRun, char_logp, find_mojibake, pinyin_readings
+from assistant.corpus.mojibake import MojibakeRun, char_logp, find_mojibake, pinyin_readings
 from assistant.textnorm import is_traditional, to_traditional
 from tests.conftest import SOURCES
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from assistant.answer import Pipeline, Rewritten, ask, ask_stream
-from assistant.backends.base import AnswerRequest, BackendError, Draft
-from assistant.conversation import (
+from assistant.answer.conversation import (
     Conversation,
     Turn,
     is_followup,
     rewrite_by_rule,
     standalone_question,
 )
+from assistant.answer.pipeline import Pipeline, Rewritten, ask, ask_stream
+from assistant.backends.base import AnswerRequest, BackendError, Draft
 from assistant.models import Response
 from tests.conftest import ROOT
 

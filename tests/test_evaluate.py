@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from assistant.answer import Pipeline
+from assistant.answer.pipeline import Pipeline
 from assistant.cli import cli
 from assistant.config import Config
-from assistant.evaluate import RunResult, compare_variants, configure, evaluate, load_gold
+from assistant.evaluation.run import RunResult, compare_variants, configure, evaluate, load_gold
 from assistant.models import Response
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -153,7 +153,7 @@ def test_cli_compare_has_a_row_per_mode(
 ) -> None:
     # Only the extractive backend really runs (fast and always there); "missing" stands for
     # a backend that is not installed, which must be skipped with its reason, not fail.
-    monkeypatch.setattr("assistant.evaluate.BACKENDS", ("extractive", "missing"))
+    monkeypatch.setattr("assistant.evaluation.run.BACKENDS", ("extractive", "missing"))
     out = tmp_path / "compare"
     result = invoke(
         corpus_config,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.feedback import COLUMNS, FeedbackRecord, FeedbackStore
+from assistant.ui.feedback import COLUMNS, FeedbackRecord, FeedbackStore
 
 
 def _record(n: int = 0, rating: str = "up") -> FeedbackRecord:

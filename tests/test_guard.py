@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.guard import check, cn_to_int, figures, is_refusal, renumber, verify_citations
+from assistant.answer.guard import check, cn_to_int, figures, is_refusal, renumber, verify_citations
 
 LABEL = "政府工作报告（2021-11-03） › 过去五年工作回顾"
 PASSAGES = {

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import Pipeline, ask
+from assistant.answer.pipeline import Pipeline, ask
 from assistant.config import Config
-from assistant.index import CURRENT, Index, IndexMismatch, read_manifest
-from assistant.ingest import ingest
-from assistant.store import VectorStore, connect
+from assistant.corpus.ingest import ingest
+from assistant.index.generations import CURRENT, Index, IndexMismatch, read_manifest
+from assistant.index.vectors import VectorStore, connect
 from tests.conftest import ROOT, SOURCES, make_config
 
 NEWS = "001_bfd75f84de2c2b1c.txt"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.load import LoadError, decode_text, load_file
+from assistant.corpus.load import LoadError, decode_text, load_file
 
 TEXT = "羅湖區社會消費品零售總額達到1600億元,同比增長5.2%。" * 4
 SIMPLE = "罗湖区社会消费品零售总额达到1600亿元,同比增长5.2%。" * 4

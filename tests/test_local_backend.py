@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import Pipeline, ask
+from assistant.answer.pipeline import Pipeline, ask
 from assistant.backends.base import BackendError
 from assistant.backends.local import LocalBackend
 from assistant.backends.modelfile import ModelSpec, ensure_model

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import Pipeline, Rewritten, ask, ask_stream
+from assistant.answer.generate import Retry, Token, tally
+from assistant.answer.pipeline import Pipeline, Rewritten, ask, ask_stream
 from assistant.backends.openai_compat import OpenAIBackend
 from assistant.config import Config, OpenAIConfig
-from assistant.generate import Retry, Token, tally
 from assistant.models import Response
 from assistant.textnorm import for_match
 from tests.conftest import ROOT
@@ -234,7 +234,7 @@ def test_ready_reports_the_server(pipeline: Pipeline, server: FakeOpenAI) -> Non
 
 
 def test_follow_up_is_rewritten_before_retrieval(pipeline: Pipeline, server: FakeOpenAI) -> None:
-    from assistant.conversation import Conversation
+    from assistant.answer.conversation import Conversation
 
     chat = Conversation()
     chat.add("罗湖区2019年投入产业转型升级扶持资金多少?", "", "6.6亿元[1]")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.prompts import _bigrams, asks_count_only, elide_lists, focus
+from assistant.answer.prompts import _bigrams, asks_count_only, elide_lists, focus
 
 
 def test_a_long_sentence_is_cut_to_the_clauses_near_the_question() -> None:

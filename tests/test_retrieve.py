@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.retrieve import Filters, rrf
+from assistant.answer.retrieve import Filters, rrf
 from assistant.textnorm import for_match, for_search
 
 # (question, a phrase of the passage that answers it, in Simplified after normalization)

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from assistant.score import (
+from assistant.evaluation.score import (
     GoldError,
     GoldItem,
     Latency,

@@ -21,11 +21,11 @@ from typing import Any
 import httpx
 import pytest
 
-from assistant import ui_render as R
-from assistant.answer import ask as pipeline_ask
+from assistant.answer.pipeline import ask as pipeline_ask
 from assistant.config import Config
-from assistant.feedback import FeedbackStore, feedback_path
 from assistant.textnorm import for_match
+from assistant.ui import render as R
+from assistant.ui.feedback import FeedbackStore, feedback_path
 from tests.conftest import ROOT
 from tests.fake_openai import FakeOpenAI, _chunk, chunk, sse
 from tests.ui_server import OutboundGuard, message_text, new_client, running_ui, ui_config

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 import pytest
 
 from assistant.config import Config
-from assistant.feedback import FeedbackStore, feedback_path
+from assistant.ui.feedback import FeedbackStore, feedback_path
 from tests.conftest import ROOT
 from tests.ui_server import OutboundGuard, running_ui, ui_config
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from assistant import ui_render as R
 from assistant.models import Citation, Document, DocumentMeta, Response
-from assistant.ui import make_filters, parse_date
+from assistant.ui import render as R
+from assistant.ui.app import make_filters, parse_date
 
 
 def _citation(n: int = 1, **kw: object) -> Citation:

@@ -79,7 +79,7 @@ class OutboundGuard:
 @contextmanager
 def running_ui(cfg: Config) -> Iterator[str]:
     """Serve the UI for `cfg` on a free 127.0.0.1 port; yields its URL."""
-    from assistant.ui import launch
+    from assistant.ui.app import launch
 
     demo, url = launch(cfg, host="127.0.0.1", port=free_port(), block=False)
     try:

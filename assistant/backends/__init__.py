@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from assistant.answer.extractive import ExtractiveBackend
 from assistant.backends.base import AnswerRequest, Backend, BackendError, Draft, Generator
-from assistant.backends.extractive import ExtractiveBackend
 from assistant.config import Config
 
 __all__ = ["AnswerRequest", "Backend", "BackendError", "Draft", "Generator", "make_backend"]

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from assistant.evidence import Evidence
+from assistant.answer.evidence import Evidence
 from assistant.models import Hit
 
 

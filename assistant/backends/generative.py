@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from assistant.answer.guard import is_refusal
+from assistant.answer.prompts import Message, answer_messages, answer_prompts
 from assistant.backends.base import AnswerRequest, BackendError, Draft
 from assistant.config import Config
-from assistant.guard import is_refusal
-from assistant.prompts import Message, answer_messages, answer_prompts
 
 if TYPE_CHECKING:
     from llama_index.core.llms import LLM, ChatMessage, ChatResponse

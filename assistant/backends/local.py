@@ -28,11 +28,11 @@ from llama_index.core.llms import CustomLLM
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from pydantic import PrivateAttr
 
+from assistant.answer.prompts import answer_prompts
 from assistant.backends.base import BackendError
 from assistant.backends.generative import GenerativeBackend
 from assistant.backends.modelfile import QWEN_1_5B, ensure_model, packaged_parts
 from assistant.config import Config, LocalLLMConfig
-from assistant.prompts import answer_prompts
 
 # (path, n_ctx, threads, n_batch) -> (Llama, the lock its decoding takes)
 _LOADED: dict[tuple[str, int, int, int], tuple[Any, threading.Lock]] = {}

@@ -18,9 +18,9 @@ import httpx
 import openai
 from llama_index.llms.openai_like import OpenAILike
 
+from assistant.answer.prompts import Message
 from assistant.backends.generative import GenerativeBackend
 from assistant.config import Config
-from assistant.prompts import Message
 
 NO_KEY = "not-needed"  # servers without authentication (vLLM, Ollama) accept any key
 

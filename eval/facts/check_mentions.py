@@ -19,11 +19,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sentences import ROOT, sentences  # noqa: E402
+from sentences import ROOT, sentences
 
 KEYS = {
-    "doc", "sentence", "mention", "occurrence", "value", "unit",
-    "metric", "subject", "period", "status", "kind",
+    "doc",
+    "sentence",
+    "mention",
+    "occurrence",
+    "value",
+    "unit",
+    "metric",
+    "subject",
+    "period",
+    "status",
+    "kind",
 }
 STATUSES = {"actual", "target"}
 KINDS = {"level", "change", "share", "rank"}
@@ -63,7 +72,9 @@ def check(line: dict, docs: dict[str, set[str]]) -> list[str]:
         errors.append(f"mention {line['mention']!r} not {line['occurrence']}x in the sentence")
     value = line["value"]
     ok_value = isinstance(value, (int, float)) or (
-        isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value)
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, (int, float)) for v in value)
     )
     if not ok_value:
         errors.append(f"value must be a number or [lo, hi]: {value!r}")
@@ -85,8 +96,7 @@ def main(argv: list[str]) -> int:
         folder, argv = Path(argv[1]), argv[2:]
     paths = [Path(a) for a in argv] or sorted((ROOT / "eval" / "facts").glob("mentions*.jsonl"))
     docs = {
-        p.name: set(sentences(p.read_text(encoding="utf-8")))
-        for p in sorted(folder.glob("*.txt"))
+        p.name: set(sentences(p.read_text(encoding="utf-8"))) for p in sorted(folder.glob("*.txt"))
     }
     failures = 0
     rows = []
@@ -104,15 +114,21 @@ def main(argv: list[str]) -> int:
                 print(f"{path.name}:{n}: {error}")
                 failures += 1
             rows.append(line)
-    seen = Counter((r.get("doc"), r.get("sentence"), r.get("mention"), r.get("occurrence")) for r in rows)
+    seen = Counter(
+        (r.get("doc"), r.get("sentence"), r.get("mention"), r.get("occurrence")) for r in rows
+    )
     for key, count in seen.items():
         if count > 1:
             print(f"duplicate mention: {key}")
             failures += 1
-    print(f"{len(rows)} mentions, {len({(r.get('doc'), r.get('sentence')) for r in rows})} sentences")
+    print(
+        f"{len(rows)} mentions, {len({(r.get('doc'), r.get('sentence')) for r in rows})} sentences"
+    )
     for key in ("doc", "kind", "status"):
         print(f"  by {key}: {dict(Counter(r.get(key) for r in rows))}")
-    print(f"  by period shape: {dict(Counter(period_shape(str(r.get('period', ''))) for r in rows))}")
+    print(
+        f"  by period shape: {dict(Counter(period_shape(str(r.get('period', ''))) for r in rows))}"
+    )
     print("OK" if not failures else f"{failures} errors")
     return 1 if failures else 0
 

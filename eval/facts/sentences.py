@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from check_gold import ROOT, for_match, repair, strip_pinyin  # noqa: E402
+from check_gold import ROOT, for_match, repair, strip_pinyin
 
 SENTENCE = re.compile(r"[^。！？；!?;]*(?:[。！？；!?;]+[”’」』)）]*|$)")
 

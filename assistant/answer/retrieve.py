@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.bm25 import tokenize
 from assistant.config import RetrievalConfig
-from assistant.embed import E5Embedding
-from assistant.index import Index
+from assistant.index.bm25 import tokenize
+from assistant.index.embed import E5Embedding
+from assistant.index.generations import Index
+from assistant.index.vectors import DenseFilter
 from assistant.models import Hit
-from assistant.store import DenseFilter
 
 
 @dataclass

@@ -13,11 +13,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, get_args
 
-from assistant.answer import Pipeline, ask
+from assistant.answer.pipeline import Pipeline, ask
 from assistant.backends import Backend, BackendError, make_backend
 from assistant.config import Config, LLMConfig, RetrievalConfig
-from assistant.models import Response
-from assistant.score import (
+from assistant.evaluation.score import (
     GoldError,
     GoldItem,
     Prediction,
@@ -27,6 +26,7 @@ from assistant.score import (
     score_item,
     summarize,
 )
+from assistant.models import Response
 
 DEFAULT_OUT_ROOT = Path("eval/out")
 MODES: tuple[str, ...] = get_args(RetrievalConfig.model_fields["mode"].annotation)
@@ -175,7 +175,7 @@ def evaluate(
     progress: ProgressSink | None = None,
 ) -> RunResult:
     """Run `items` (the gold set, or its first N under --limit) and write every output."""
-    from assistant.eval_report import write_outputs
+    from assistant.evaluation.report import write_outputs
 
     variant = variant_of(pipe.config)
     advance = progress.task(variant.name, len(items)) if progress else None
@@ -212,8 +212,8 @@ class SharedParts:
     the embedding model or a local LLM per configuration would dominate the run."""
 
     def __init__(self, cfg: Config) -> None:
-        from assistant.embed import E5Embedding
-        from assistant.index import Index
+        from assistant.index.embed import E5Embedding
+        from assistant.index.generations import Index
 
         self.index = Index.open(cfg)
         self.embedder = E5Embedding(cfg.embedding)
@@ -235,7 +235,7 @@ class SharedParts:
 
     def pipeline(self, cfg: Config) -> Pipeline:
         """The same Pipeline `ask` takes, assembled from the shared parts."""
-        from assistant.retrieve import Retriever
+        from assistant.answer.retrieve import Retriever
 
         retriever = Retriever(self.index, cfg.retrieval, self.embedder)
         return Pipeline(cfg, self.index, retriever, self.backend(cfg))
@@ -249,7 +249,7 @@ def compare(
     progress: ProgressSink | None = None,
 ) -> Comparison:
     """Run every variant on the same items; each one's outputs go to its own subfolder."""
-    from assistant.eval_report import write_comparison
+    from assistant.evaluation.report import write_comparison
 
     parts = SharedParts(cfg)
     results: list[RunResult] = []

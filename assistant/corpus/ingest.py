@@ -17,11 +17,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from assistant.bm25 import BM25Index
-from assistant.chunk import chunk_document
-from assistant.clean import clean_text
 from assistant.config import Config
-from assistant.index import (
+from assistant.corpus.chunk import chunk_document
+from assistant.corpus.clean import clean_text
+from assistant.corpus.load import LoadedFile, LoadError, content_hash, load_file
+from assistant.corpus.metadata import MANIFEST, apply_manifest, load_manifest, read_meta
+from assistant.index.bm25 import BM25Index
+from assistant.index.generations import (
     Manifest,
     check_model,
     commit,
@@ -31,14 +33,12 @@ from assistant.index import (
     read_manifest,
     save_generation,
 )
-from assistant.index import _load_chunks as load_chunks
-from assistant.index import _load_documents as load_documents
-from assistant.load import LoadedFile, LoadError, content_hash, load_file
-from assistant.metadata import MANIFEST, apply_manifest, load_manifest, read_meta
+from assistant.index.generations import _load_chunks as load_chunks
+from assistant.index.generations import _load_documents as load_documents
+from assistant.index.vectors import VectorStore, connect
 from assistant.models import EMBEDDING_DIM as DIM
 from assistant.models import EMBEDDING_MODEL_ID as MODEL_ID
 from assistant.models import Chunk, Document
-from assistant.store import VectorStore, connect
 from assistant.textnorm import is_traditional
 
 # Bump when cleaning or chunking changes what a file turns into: the next ingest redoes them.
@@ -199,7 +199,7 @@ def ingest(
         )
     dates = {d.doc_id: d.meta.date_num for d in documents}
     if new_chunks:
-        from assistant.embed import E5Embedding  # only when there is text to embed
+        from assistant.index.embed import E5Embedding  # only when there is text to embed
 
         embedder = E5Embedding(cfg.embedding)
         if progress:

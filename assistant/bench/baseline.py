@@ -28,14 +28,14 @@ from typing import Any
 
 from pydantic import PrivateAttr
 
+from assistant.answer.evidence import select_evidence
+from assistant.answer.extractive import ExtractiveBackend
 from assistant.backends import AnswerRequest, Backend, Generator
-from assistant.backends.extractive import ExtractiveBackend
-from assistant.bm25 import BM25Index
 from assistant.config import Config
-from assistant.embed import E5Embedding
-from assistant.evidence import select_evidence
+from assistant.evaluation.score import Prediction
+from assistant.index.bm25 import BM25Index
+from assistant.index.embed import E5Embedding
 from assistant.models import Chunk, Hit
-from assistant.score import Prediction
 from assistant.textnorm import for_search
 
 COLLECTION = "baseline"

@@ -16,21 +16,21 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant import synth
-from assistant.bm25 import BM25Index
+from assistant.bench import synth
 from assistant.config import Config
-from assistant.index import (
+from assistant.corpus.ingest import _document_order, new_manifest
+from assistant.corpus.metadata import MANIFEST
+from assistant.index.bm25 import BM25Index
+from assistant.index.generations import (
     Index,
     commit,
     generation_dir,
     new_generation_id,
     save_generation,
 )
-from assistant.ingest import _document_order, new_manifest
-from assistant.metadata import MANIFEST
+from assistant.index.vectors import VectorStore, connect
 from assistant.models import EMBEDDING_DIM as DIM
 from assistant.models import Chunk, Document
-from assistant.store import VectorStore, connect
 
 ADD_BATCH = 4096  # chunks per VectorStore.add: bounds memory at 1000x
 

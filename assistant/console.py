@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from assistant.ingest import IngestSummary
+from assistant.corpus.ingest import IngestSummary
 from assistant.models import Response
 
 console = Console()
@@ -90,8 +90,8 @@ def show_stream(events: Iterable[object]) -> Response:
     from rich.live import Live
     from rich.text import Text
 
-    from assistant.answer import Rewritten
-    from assistant.generate import Retry, Token
+    from assistant.answer.generate import Retry, Token
+    from assistant.answer.pipeline import Rewritten
 
     draft = ""
     with Live(Text(""), console=console, transient=True, refresh_per_second=12) as live:

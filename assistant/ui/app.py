@@ -33,19 +33,19 @@ from typing import Any
 
 import gradio as gr
 
-from assistant import ui_render as R
-from assistant.answer import Pipeline, Rewritten, ask_stream
+from assistant.answer.conversation import Turn
+from assistant.answer.generate import Retry, Token
+from assistant.answer.pipeline import Pipeline, Rewritten, ask_stream
+from assistant.answer.retrieve import Filters, Retriever
 from assistant.backends import BackendError, make_backend
 from assistant.config import Config
-from assistant.conversation import Turn
-from assistant.embed import E5Embedding
-from assistant.feedback import FeedbackRecord, FeedbackStore, feedback_path
-from assistant.generate import Retry, Token
-from assistant.index import Index, read_manifest
-from assistant.ingest import scan
-from assistant.load import content_hash
+from assistant.corpus.ingest import scan
+from assistant.corpus.load import content_hash
+from assistant.index.embed import E5Embedding
+from assistant.index.generations import Index, read_manifest
 from assistant.models import Document, Response
-from assistant.retrieve import Filters, Retriever
+from assistant.ui import render as R
+from assistant.ui.feedback import FeedbackRecord, FeedbackStore, feedback_path
 
 log = logging.getLogger(__name__)
 

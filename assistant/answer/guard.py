@@ -27,7 +27,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from assistant.evidence import asked_units, asks_date, is_english, is_year
+from assistant.answer.evidence import asked_units, asks_date, is_english, is_year
 from assistant.textnorm import for_match, for_search
 
 CITE = re.compile(r"\[(\d+)\]")

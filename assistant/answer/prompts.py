@@ -16,8 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from assistant.answer.evidence import asked_units, is_english
 from assistant.backends.base import AnswerRequest, BackendError
-from assistant.evidence import asked_units, is_english
 from assistant.textnorm import for_search
 
 Context = Literal["sentences", "passages"]

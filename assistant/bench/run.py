@@ -1,7 +1,7 @@
 """`assistant bench`: ingest, query latency per stage, memory and disk at growing corpus
 sizes, and the same gold set through a plain llama-index pipeline, in one run.
 
-Every measured piece runs as its own process (`python -m assistant.bench TASK SPEC OUT`) so
+Every measured piece runs as its own process (`python -m assistant.bench.run TASK SPEC OUT`) so
 its peak RSS is its own (`os.wait4` returns the child's ru_maxrss) and no warm cache leaks
 from one measurement into the next. Children get the parent's configuration through
 ASSISTANT_* environment variables, with their own paths.
@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.config import Config
-from assistant.score import percentile
+from assistant.evaluation.score import percentile
 
 DEFAULT_SCALES = (1, 10, 100, 1000)
 QUICK_SCALES = (1, 10, 100)
@@ -225,7 +225,7 @@ Log = Callable[[str], None]
 
 def run_bench(cfg: Config, opts: BenchOptions, log: Log = print) -> BenchResult:
     """Measure every scale, then the comparison, then write the reports."""
-    from assistant.bench_report import evaluate_targets, write_reports
+    from assistant.bench.report import evaluate_targets, write_reports
 
     t0 = time.perf_counter()
     result = BenchResult(
@@ -324,7 +324,7 @@ def _drop_scale(work: Path, scale: int) -> None:
 
 
 def _counts(cfg: Config) -> tuple[int, int]:
-    from assistant.index import read_manifest
+    from assistant.index.generations import read_manifest
 
     manifest = read_manifest(cfg.paths.index_dir)
     return (manifest.documents, manifest.chunks) if manifest else (0, 0)
@@ -416,7 +416,7 @@ def _sum(timings: dict[str, float], stages: Sequence[str]) -> float:
 
 
 def run_cold_ask(cfg: Config, work: Path, opts: BenchOptions) -> ColdStart:
-    from assistant.evaluate import load_gold
+    from assistant.evaluation.run import load_gold
 
     question = load_gold(opts.gold).items[0].question
     args = [*_assistant_command(), "ask", question, "--json"]
@@ -520,12 +520,12 @@ class Measured:
 def run_worker(
     task: str, cfg: Config, work: Path, spec: dict[str, Any]
 ) -> tuple[dict[str, Any], Measured]:
-    """Run `python -m assistant.bench TASK` on `cfg`; its JSON result and what it cost."""
+    """Run `python -m assistant.bench.run TASK` on `cfg`; its JSON result and what it cost."""
     fd, name = tempfile.mkstemp(prefix=f"{task}-", suffix=".json", dir=work)
     os.close(fd)
     spec_path, out_path = Path(name), Path(name).with_suffix(".out.json")
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
-    args = [sys.executable, "-m", "assistant.bench", task, str(spec_path), str(out_path)]
+    args = [sys.executable, "-m", "assistant.bench.run", task, str(spec_path), str(out_path)]
     proc = run_measured(args, config_env(cfg), work)
     return json.loads(out_path.read_text(encoding="utf-8")), proc
 
@@ -582,7 +582,7 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
 
 
 def _package_root() -> str:
-    return str(Path(__file__).resolve().parent.parent)
+    return str(Path(__file__).resolve().parents[2])
 
 
 def _assistant_command() -> list[str]:
@@ -658,11 +658,11 @@ def _notes(cfg: Config, opts: BenchOptions) -> list[str]:
 
 
 # ------------------------------------------------------------------------------ workers
-# Each runs in its own process: `python -m assistant.bench TASK SPEC_JSON OUT_JSON`.
+# Each runs in its own process: `python -m assistant.bench.run TASK SPEC_JSON OUT_JSON`.
 
 
 def _worker_ingest(cfg: Config, spec: dict[str, Any]) -> dict[str, Any]:
-    from assistant.ingest import ingest
+    from assistant.corpus.ingest import ingest
 
     summary = ingest(cfg, rebuild=True)
     return {
@@ -674,14 +674,14 @@ def _worker_ingest(cfg: Config, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _worker_reingest(cfg: Config, spec: dict[str, Any]) -> dict[str, Any]:
-    from assistant.ingest import ingest
+    from assistant.corpus.ingest import ingest
 
     summary = ingest(cfg)
     return {"seconds": summary.seconds, "up_to_date": summary.up_to_date}
 
 
 def _worker_build(cfg: Config, spec: dict[str, Any]) -> dict[str, Any]:
-    from assistant.bench_scale import build_scaled
+    from assistant.bench.scale import build_scaled
 
     paths = cfg.paths.model_copy(
         update={"sources": Path(spec["src_sources"]), "index_dir": Path(spec["src_index_dir"])}
@@ -692,9 +692,9 @@ def _worker_build(cfg: Config, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _worker_query(cfg: Config, spec: dict[str, Any]) -> dict[str, Any]:
-    from assistant.answer import Pipeline, ask
-    from assistant.evaluate import check_ready, run_item
-    from assistant.score import summarize
+    from assistant.answer.pipeline import Pipeline, ask
+    from assistant.evaluation.run import check_ready, run_item
+    from assistant.evaluation.score import summarize
 
     items = _gold_items(spec)
     t = time.perf_counter()
@@ -716,10 +716,10 @@ def _worker_query(cfg: Config, spec: dict[str, Any]) -> dict[str, Any]:
 def _worker_compare(cfg: Config, spec: dict[str, Any]) -> dict[str, Any]:
     """Ours and the plain pipeline in one process, alternating who goes first on each
     question, so that load from other processes on the machine hits both alike."""
-    from assistant import baseline
-    from assistant.answer import Pipeline, ask
-    from assistant.evaluate import check_ready, run_item
-    from assistant.score import score_item, summarize
+    from assistant.answer.pipeline import Pipeline, ask
+    from assistant.bench import baseline
+    from assistant.evaluation.run import check_ready, run_item
+    from assistant.evaluation.score import score_item, summarize
 
     items = _gold_items(spec)
     pipe = Pipeline.open(cfg, spec["backend"])
@@ -754,7 +754,7 @@ def _worker_compare(cfg: Config, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _gold_items(spec: dict[str, Any]) -> list[Any]:
-    from assistant.evaluate import load_gold
+    from assistant.evaluation.run import load_gold
 
     items = load_gold(Path(spec["gold"])).items
     return items[: spec["limit"]] if spec.get("limit") else items

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from assistant.mojibake import PINYIN_TONED, MojibakeRun, pinyin_readings, repair_mojibake
+from assistant.corpus.mojibake import PINYIN_TONED, MojibakeRun, pinyin_readings, repair_mojibake
 from assistant.textnorm import nfkc, to_simplified
 
 __all__ = [

@@ -15,12 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from assistant.bm25 import BM25Index
 from assistant.config import Config
+from assistant.index.bm25 import BM25Index
+from assistant.index.vectors import VectorStore, connect
 from assistant.models import EMBEDDING_DIM as DIM
 from assistant.models import EMBEDDING_MODEL_ID as MODEL_ID
 from assistant.models import Chunk, Document, DocumentMeta
-from assistant.store import VectorStore, connect
 
 CURRENT = "CURRENT.json"
 GENERATIONS = "generations"

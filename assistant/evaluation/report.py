@@ -27,10 +27,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from assistant.evaluate import Comparison, Gold, Record, RunResult
-from assistant.generate import tally
+from assistant.answer.generate import tally
+from assistant.evaluation.run import Comparison, Gold, Record, RunResult
+from assistant.evaluation.score import TOTAL, Metrics, Summary
 from assistant.models import Citation
-from assistant.score import TOTAL, Metrics, Summary
 
 DEFINITIONS = {
     "accuracy": "answerable questions answered (not refused) with every expected value "
@@ -224,7 +224,7 @@ class EvalProgress:
     """One progress bar per configuration run."""
 
     def __init__(self) -> None:
-        from assistant.report import console
+        from assistant.console import console
 
         self._bar = Progress(
             TextColumn("{task.description}"),
@@ -268,7 +268,7 @@ def _rich_table(title: str, first: str, rows: Sequence[Sequence[str]]) -> Table:
 
 
 def print_summary(result: RunResult) -> None:
-    from assistant.report import console
+    from assistant.console import console
 
     title = f"eval: {result.variant.name}"
     console.print(_rich_table(title, "kind", summary_rows(result.summary)))
@@ -282,7 +282,7 @@ def print_summary(result: RunResult) -> None:
 
 
 def print_comparison(comparison: Comparison) -> None:
-    from assistant.report import console
+    from assistant.console import console
 
     rows = [[r.variant.name, *metric_cells(r.summary.overall)] for r in comparison.results]
     console.print(_rich_table("eval comparison", "configuration", rows))
@@ -547,7 +547,7 @@ def accuracy_chart(summary: Summary) -> str:
 
 def latency_chart(latencies: Sequence[float | None], bins: int = 20) -> str:
     """A histogram of total time per question, with the p50 and p95 marked."""
-    from assistant.score import percentile
+    from assistant.evaluation.score import percentile
 
     values = [v for v in latencies if v is not None]
     if not values:

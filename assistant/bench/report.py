@@ -8,8 +8,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.bench import STAGES, BenchResult, ScaleResult, Stat, Target
-from assistant.eval_report import DASH, markdown_table, pct, write_json
+from assistant.bench.run import STAGES, BenchResult, ScaleResult, Stat, Target
+from assistant.evaluation.report import DASH, markdown_table, pct, write_json
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

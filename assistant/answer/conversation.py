@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assistant.answer.prompts import rewrite_messages, rewrite_prompts
 from assistant.backends.base import BackendError, Generator
-from assistant.prompts import rewrite_messages, rewrite_prompts
 from assistant.textnorm import for_search
 
 _LEAD = re.compile(r"^(?:那么?|那|还有|另外|再问一下|再问|and|what about|how about)\s*", re.I)

@@ -13,19 +13,19 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from assistant.answer.conversation import Turn, standalone_question
+from assistant.answer.evidence import Evidence, is_english, select_evidence
+from assistant.answer.extractive import ExtractiveBackend
+from assistant.answer.generate import Outcome, Retry, Token, generate
+from assistant.answer.guard import renumber
+from assistant.answer.guard import verify_citations as _verify
+from assistant.answer.prompts import passage_label
+from assistant.answer.retrieve import Filters, Retriever
 from assistant.backends import AnswerRequest, Backend, BackendError, Draft, Generator, make_backend
-from assistant.backends.extractive import ExtractiveBackend
 from assistant.config import Config
-from assistant.conversation import Turn, standalone_question
-from assistant.embed import E5Embedding
-from assistant.evidence import Evidence, is_english, select_evidence
-from assistant.generate import Outcome, Retry, Token, generate
-from assistant.guard import renumber
-from assistant.guard import verify_citations as _verify
-from assistant.index import Index
+from assistant.index.embed import E5Embedding
+from assistant.index.generations import Index
 from assistant.models import Citation, Hit, Response
-from assistant.prompts import passage_label
-from assistant.retrieve import Filters, Retriever
 from assistant.textnorm import for_search, is_traditional, to_traditional
 
 REFUSAL_ZH = "资料中未找到与该问题直接相关的内容。"

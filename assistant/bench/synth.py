@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from assistant.load import content_hash
+from assistant.corpus.load import content_hash
 from assistant.models import SECTION_SEP, Chunk, Document, DocumentMeta
 from assistant.textnorm import for_search
 

@@ -30,9 +30,9 @@ from collections.abc import Generator as Gen
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from assistant.answer.guard import GuardReport, check
 from assistant.backends.base import AnswerRequest, Backend, BackendError, Generator
 from assistant.config import LLMConfig
-from assistant.guard import GuardReport, check
 
 
 @dataclass

@@ -12,9 +12,9 @@ import re
 from collections.abc import Callable, Container
 from dataclasses import dataclass
 
-from assistant.bm25 import AnyOf, BM25Index, tokenize
-from assistant.chunk import text_sentences
 from assistant.config import AnswerConfig
+from assistant.corpus.chunk import text_sentences
+from assistant.index.bm25 import AnyOf, BM25Index, tokenize
 from assistant.models import Hit
 from assistant.textnorm import for_search
 
