@@ -1,17 +1,25 @@
-"""The `assistant` command line. Each command is thin: parse, call the package, print."""
+"""The `assistant` command line. Each command is thin: parse, call the package, print.
+
+What a command needs is imported when it runs: `assistant ingest` must not pay for
+llama-index, nor `assistant ask` for gradio.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from assistant.backends import registry
+from assistant.backends.base import BackendError
 from assistant.config import Config, ConfigError, load_config
+from assistant.index.generations import IndexMismatch, IndexMissing
+from assistant.index.vectors import StoreError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,16 +33,28 @@ def friendly(func: F) -> F:
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from assistant.backends import BackendError
-        from assistant.index.generations import IndexMismatch, IndexMissing
-        from assistant.index.vectors import StoreError
-
         try:
             return func(*args, **kwargs)
         except (ConfigError, IndexMissing, IndexMismatch, StoreError, BackendError) as err:
             raise UserError(str(err)) from err
 
     return wrapper  # type: ignore[return-value]
+
+
+class BackendChoice(click.Choice):  # type: ignore[type-arg]
+    """The registered backends, read when the command runs (a backend registered by a
+    plugin is a choice too)."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property  # type: ignore[override]
+    def choices(self) -> Sequence[str]:
+        return registry.names()
+
+    @choices.setter
+    def choices(self, value: Sequence[str]) -> None:
+        pass  # click sets it in __init__; the registry is the only source
 
 
 @click.group()
@@ -76,7 +96,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool) -> None:
 @cli.command()
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--backend", default=None, help="extractive | local | openai")
+@click.option("--backend", type=BackendChoice(), default=None, help="Who writes the answer.")
 @click.option("--mode", type=click.Choice(["bm25", "dense", "hybrid"]), default=None)
 @click.option("--doc", "doc_ids", multiple=True, help="Only these document ids.")
 @click.option("--from", "date_from", default=None, help="Earliest document date, YYYY-MM-DD.")
@@ -94,12 +114,12 @@ def ask(
     date_to: str | None,
 ) -> None:
     """Answer QUESTION with numbered citations."""
-    from assistant.answer.pipeline import Pipeline
+    from assistant.answer.factory import open_pipeline
     from assistant.answer.pipeline import ask as run_ask
     from assistant.answer.retrieve import Filters
     from assistant.console import print_response
 
-    pipe = Pipeline.open(_cfg(ctx), backend)
+    pipe = open_pipeline(_cfg(ctx), backend)
     filters = Filters(list(doc_ids) or None, date_from, date_to)
     response = run_ask(pipe, question, filters, mode=mode)
     if as_json:
@@ -109,19 +129,20 @@ def ask(
 
 
 @cli.command()
-@click.option("--backend", default=None, help="extractive | local | openai")
+@click.option("--backend", type=BackendChoice(), default=None, help="Who writes the answer.")
 @click.pass_context
 @friendly
 def chat(ctx: click.Context, backend: str | None) -> None:
     """Ask questions in the terminal; an empty line or Ctrl-D quits."""
     from assistant.answer.conversation import Conversation
-    from assistant.answer.pipeline import Pipeline, ask_stream
+    from assistant.answer.factory import open_pipeline
+    from assistant.answer.pipeline import ask_stream
     from assistant.console import show_stream
 
     cfg = _cfg(ctx)
     click.echo("正在加载 / loading…")
-    pipe = Pipeline.open(cfg, backend)
-    click.echo(f"罗湖报告助手 ({pipe.backend.name}); 空行退出 / empty line quits")
+    pipe = open_pipeline(cfg, backend)
+    click.echo(f"罗湖报告助手 ({pipe.backend_name}); 空行退出 / empty line quits")
     if pipe.notice:
         click.echo(pipe.notice)
     history = Conversation(max_turns=cfg.llm.history_turns)
@@ -160,7 +181,7 @@ def doctor(ctx: click.Context) -> None:
     show_default=True,
     help="Gold set, one JSON object a line.",
 )
-@click.option("--backend", type=click.Choice(["extractive", "local", "openai"]), default=None)
+@click.option("--backend", type=BackendChoice(), default=None)
 @click.option("--mode", type=click.Choice(["bm25", "dense", "hybrid"]), default=None)
 @click.option(
     "--out",
@@ -188,16 +209,15 @@ def eval_command(
     compare_all: bool,
 ) -> None:
     """Score the assistant on a gold set: predictions, report.json and report.html."""
-    from assistant.evaluation.report import EvalProgress, print_comparison, print_summary
+    from assistant.evaluation.console import EvalProgress, print_comparison, print_summary
+    from assistant.evaluation.gold import GoldError, load_gold
     from assistant.evaluation.run import (
         compare,
         configure,
         default_out_dir,
         evaluate,
-        load_gold,
-        open_pipeline,
+        open_scored_pipeline,
     )
-    from assistant.evaluation.score import GoldError
 
     try:
         gold = load_gold(gold_path)
@@ -211,7 +231,7 @@ def eval_command(
             comparison = compare(cfg, gold, items, out, progress)
         print_comparison(comparison)
         return
-    pipe = open_pipeline(cfg)
+    pipe = open_scored_pipeline(cfg)
     with EvalProgress() as progress:
         result = evaluate(pipe, gold, items, out, progress)
     print_summary(result)
@@ -281,7 +301,7 @@ def feedback_export(ctx: click.Context, fmt: str, out: Path | None) -> None:
 )
 @click.option(
     "--backend",
-    type=click.Choice(["extractive", "local", "openai"]),
+    type=BackendChoice(),
     default=None,
     help="Backend of the comparison with the plain llama-index pipeline (default: extractive).",
 )
@@ -327,13 +347,9 @@ def bench(
 ) -> None:
     """Measure ingest, query latency per stage, memory and disk at growing corpus sizes,
     and compare with a plain llama-index pipeline; writes JSON, markdown and a plot."""
-    from assistant.bench.run import (
-        DEFAULT_SCALES,
-        QUICK_SCALES,
-        BenchError,
-        BenchOptions,
-        run_bench,
-    )
+    from assistant.bench.measure import BenchError
+    from assistant.bench.results import DEFAULT_SCALES, QUICK_SCALES, BenchOptions
+    from assistant.bench.run import run_bench
 
     try:
         chosen = tuple(int(x) for x in scales.split(",")) if scales else None

@@ -9,15 +9,27 @@ UI passwords), whose variable NAMES live here and whose values are read where th
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from assistant.backends import registry
+from assistant.backends.base import BackendSettings
 
 DEFAULT_CONFIG_FILE = Path("assistant.toml")
 
@@ -108,58 +120,16 @@ class AnswerConfig(_Section):
     )
 
 
-class LocalLLMConfig(_Section):
-    """The packaged Qwen2.5-Coder-1.5B-Instruct (Q4_K_M GGUF) run by llama-cpp-python."""
-
-    model_file: Path | None = Field(
-        None,
-        description="A GGUF file to run instead of the packaged model (no checksum is known "
-        "for it); default: the 22 packaged parts assembled into data_dir/models.",
-    )
-    n_ctx: int = Field(4096, ge=512, le=32768, description="Context window in tokens.")
-    threads: int | None = Field(
-        None, ge=1, le=256, description="CPU threads; default: all cores of the machine."
-    )
-    n_batch: int = Field(512, ge=32, le=4096, description="Prompt tokens evaluated per batch.")
-    max_tokens: int = Field(256, ge=16, le=4096, description="Longest answer in tokens.")
-    temperature: float = Field(0.0, ge=0, le=2, description="0: greedy, reproducible.")
-    seed: int = Field(0, ge=0, description="Sampling seed (matters only above temperature 0).")
-    cache_mb: int = Field(
-        256,
-        ge=0,
-        le=16384,
-        description="RAM for saved prompt states, so that a different prompt in between "
-        "(follow-up rewriting) does not cost the shared system prompt again; 0: off.",
-    )
-
-
-class OpenAIConfig(_Section):
-    """Any server speaking the OpenAI chat-completions protocol (OpenAI, vLLM, Ollama,
-    llama.cpp server, DeepSeek)."""
-
-    base_url: str = Field(
-        "http://127.0.0.1:8001/v1", pattern=r"^https?://", description="Endpoint, with /v1."
-    )
-    model: str = Field("qwen2.5-7b-instruct", min_length=1, description="Model name served.")
-    api_key_env: str = Field(
-        "OPENAI_API_KEY",
-        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
-        description="NAME of the environment variable holding the key (never the key itself); "
-        "unset is fine for servers without authentication.",
-    )
-    timeout: float = Field(
-        30.0, gt=0, description="Seconds to wait for the server to answer or send the next piece."
-    )
-    retries: int = Field(1, ge=0, le=10, description="Retries on connection errors, 429 and 5xx.")
-    temperature: float = Field(0.1, ge=0, le=2)
-    max_tokens: int = Field(512, ge=16, le=32768, description="Longest answer in tokens.")
-    stream: bool = Field(True, description="Stream tokens (false: one non-streaming request).")
-
-
 class LLMConfig(_Section):
-    backend: Literal["extractive", "local", "openai"] = Field(
+    """The answering backend, and each registered backend's own section `[llm.<name>]`
+    (declared beside the backend, see `backends.registry`)."""
+
+    model_config = ConfigDict(extra="allow")  # the backends' sections, validated below
+
+    backend: str = Field(
         "local",
-        description="local: the packaged model; openai: a server; extractive: no generator.",
+        description="Who writes the answer: a registered backend (local: the packaged "
+        "model; openai: a server; extractive: no generator, quotes the passages).",
     )
     context: Literal["sentences", "passages"] = Field(
         "sentences",
@@ -178,8 +148,52 @@ class LLMConfig(_Section):
         True, description="Rewrite a follow-up question into a standalone one before retrieval."
     )
     history_turns: int = Field(3, ge=0, le=20, description="Earlier turns a follow-up may use.")
-    local: LocalLLMConfig = LocalLLMConfig()
-    openai: OpenAIConfig = OpenAIConfig()
+
+    @field_validator("backend")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        if name not in registry.names():
+            raise ValueError(f"unknown backend {name!r}; registered: {', '.join(registry.names())}")
+        return name
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _sections(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> LLMConfig:
+        """Each backend's section parsed with its own settings model (defaults when absent);
+        a section no backend declares is a mistake, named like any unknown key."""
+        if isinstance(data, dict):
+            data = {**data, **_backend_sections(data)}
+        return cast(LLMConfig, handler(data))
+
+    def section(self, name: str) -> BackendSettings | None:
+        """The settings of backend `name` (None: it declares no section)."""
+        found = (self.model_extra or {}).get(name)
+        return found if isinstance(found, BackendSettings) else None
+
+
+def _backend_sections(data: dict[str, Any]) -> dict[str, BackendSettings]:
+    declared = {s.name: s.settings for s in registry.specs() if s.settings is not None}
+    errors: list[InitErrorDetails] = []
+    for key in data.keys() - LLMConfig.model_fields.keys() - declared.keys():
+        errors.append({"type": "extra_forbidden", "loc": (key,), "input": data[key]})
+    sections: dict[str, BackendSettings] = {}
+    for name, model in declared.items():
+        raw = data.get(name, {})
+        try:
+            sections[name] = raw if isinstance(raw, model) else model.model_validate(raw)
+        except ValidationError as err:
+            errors.extend(
+                {
+                    "type": e["type"],
+                    "loc": (name, *e["loc"]),
+                    "input": e["input"],
+                    "ctx": e.get("ctx", {}),
+                }
+                for e in err.errors()
+            )
+    if errors:
+        raise ValidationError.from_exception_data("LLMConfig", errors)
+    return sections
 
 
 class UIConfig(_Section):
@@ -224,11 +238,22 @@ class Config(BaseSettings):
         paths = self.paths.model_copy(
             update={k: (base / v if not v.is_absolute() else v) for k, v in self.paths}
         )
-        llm = self.llm
-        if llm.local.model_file is not None and not llm.local.model_file.is_absolute():
-            local = llm.local.model_copy(update={"model_file": base / llm.local.model_file})
-            llm = llm.model_copy(update={"local": local})
-        return self.model_copy(update={"paths": paths, "llm": llm})
+        return self.model_copy(update={"paths": paths, "llm": _resolve_sections(self.llm, base)})
+
+
+def _resolve_sections(llm: LLMConfig, base: Path) -> LLMConfig:
+    """A relative path in a backend's section (a model file) is taken from the config file's
+    folder too."""
+    update: dict[str, BackendSettings] = {}
+    for name, section in (llm.model_extra or {}).items():
+        paths = {
+            key: base / value
+            for key, value in section
+            if isinstance(value, Path) and not value.is_absolute()
+        }
+        if paths:
+            update[name] = section.model_copy(update=paths)
+    return llm.model_copy(update=update) if update else llm
 
 
 class ConfigError(Exception):

@@ -6,9 +6,12 @@ from collections.abc import Iterable
 from types import TracebackType
 
 from rich.console import Console
+from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
+from assistant.answer.events import Retry, Rewritten, Token
 from assistant.corpus.ingest import IngestSummary
 from assistant.models import Response
 
@@ -87,12 +90,6 @@ def print_response(r: Response) -> None:
 def show_stream(events: Iterable[object]) -> Response:
     """Render `ask_stream` events: the rewritten question, the draft growing token by token
     (replaced, not kept, once the checked answer arrives), then the answer and passages."""
-    from rich.live import Live
-    from rich.text import Text
-
-    from assistant.answer.generate import Retry, Token
-    from assistant.answer.pipeline import Rewritten
-
     draft = ""
     with Live(Text(""), console=console, transient=True, refresh_per_second=12) as live:
         for event in events:

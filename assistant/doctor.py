@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from assistant.answer.factory import choose_backend
 from assistant.config import Config
+from assistant.index.generations import IndexMismatch, IndexMissing, check_model, read_manifest
+from assistant.index.vectors import StoreError, VectorStore, connect
 
 
 @dataclass
@@ -29,9 +32,6 @@ def _embedding(cfg: Config) -> Check:
 
 
 def _index(cfg: Config) -> Check:
-    from assistant.index.generations import IndexMismatch, IndexMissing, check_model, read_manifest
-    from assistant.index.vectors import StoreError, VectorStore, connect
-
     manifest = read_manifest(cfg.paths.index_dir)
     if manifest is None:
         return Check("index", False, f"missing in {cfg.paths.index_dir}; run: assistant ingest")
@@ -49,14 +49,10 @@ def _index(cfg: Config) -> Check:
 
 
 def _backend(cfg: Config) -> Check:
-    from assistant.backends import BackendError, make_backend
-
-    try:
-        backend = make_backend(cfg)
-    except BackendError as err:
-        return Check("backend", False, str(err))
-    probe = getattr(backend, "ready", None)
-    if probe is None:
-        return Check("backend", True, backend.name)
-    ok, detail = probe()
-    return Check("backend", ok, f"{backend.name}: {detail}")
+    """The configured backend, judged by the rule the pipeline factory answers with."""
+    choice = choose_backend(cfg)
+    if choice.substituted:
+        return Check("backend", False, f"{choice.asked}: {choice.notice}")
+    if choice.generator is None:
+        return Check("backend", True, f"{choice.asked}: no generator, quotes the passages")
+    return Check("backend", True, f"{choice.asked}: {choice.detail}")

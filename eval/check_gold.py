@@ -42,7 +42,7 @@ from pathlib import Path
 
 import opencc
 
-from assistant.evaluation.score import GOLD_KEYS, KINDS, OPTIONAL_GOLD_KEYS
+from assistant.evaluation.gold import GOLD_KEYS, KINDS, OPTIONAL_GOLD_KEYS
 
 WINDOW = 400  # chars: answer should occur this close to an evidence match (non-multi)
 MAX_EVIDENCE_LITERAL = 20  # warn when an evidence regex carries more literal text

@@ -50,6 +50,6 @@ def corpus_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
 
 @pytest.fixture(scope="session")
 def pipeline(corpus_config: Config) -> Iterator[object]:
-    from assistant.answer.pipeline import Pipeline
+    from assistant.answer.factory import open_pipeline
 
-    yield Pipeline.open(corpus_config, "extractive")
+    yield open_pipeline(corpus_config, "extractive")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from assistant.bench.run import free_port
+from assistant.bench.measure import free_port
 
 FAULTS = ("429", "500", "401", "malformed", "cut", "unfinished", "slow")
 _PLACEHOLDER = re.compile(r"\{n:([^}]+)\}")

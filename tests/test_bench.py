@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from assistant.bench import synth
-from assistant.bench.run import BenchOptions, run_bench
+from assistant.bench.results import BenchOptions
+from assistant.bench.run import run_bench
 from assistant.corpus.chunk import chunk_document
 from assistant.corpus.ingest import build_document
 from assistant.corpus.load import load_file
@@ -147,7 +148,7 @@ def test_tiny_bench_run(tmp_path: Path) -> None:
 def test_the_plain_pipeline_answers_with_the_backends_llm(tmp_path: Path) -> None:
     """With a generator, the baseline is llama-index's default query engine on that LLM: its
     own English prompt reaches the server, and the server's text is the answer."""
-    from assistant.backends.openai_compat import OpenAIBackend
+    from assistant.answer.factory import build_generator
     from assistant.bench.baseline import build
     from assistant.index.bm25 import BM25Index
     from tests.fake_openai import FakeOpenAI
@@ -163,7 +164,7 @@ def test_the_plain_pipeline_answers_with_the_backends_llm(tmp_path: Path) -> Non
         )
         cfg = cfg.model_copy(update={"llm": cfg.llm.model_copy(update={"openai": openai})})
         idf = BM25Index.build(["x"], ["罗湖"])
-        plain, stats = build(cfg, tmp_path / "plain", OpenAIBackend(cfg), idf)
+        plain, stats = build(cfg, tmp_path / "plain", build_generator(cfg, "openai"), idf)
         answer = plain.ask("“三力三区”行动方案提出社会消费品零售总额达到多少?").prediction
     finally:
         fake.stop()

@@ -18,13 +18,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from assistant.answer.pipeline import Pipeline, ask
-from assistant.bench.run import free_port, wait_http
+from assistant.answer.factory import open_pipeline
+from assistant.answer.pipeline import ask
+from assistant.bench.measure import free_port, wait_http
 from assistant.cli import cli
 from assistant.config import Config
 from assistant.corpus.ingest import ingest
-from assistant.evaluation.run import evaluate, load_gold, open_pipeline
-from assistant.index.generations import Index, read_manifest
+from assistant.evaluation.gold import load_gold
+from assistant.evaluation.run import evaluate, open_scored_pipeline
+from assistant.index import Index, read_manifest
 from assistant.index.vectors import StoreError, VectorStore, connect
 from tests.conftest import ROOT, SOURCES, make_config
 
@@ -151,7 +153,7 @@ def test_ingest_and_ask_over_http(http_config: Config) -> None:
     again = ingest(http_config)
     assert again.up_to_date and again.embedded_chunks == 0
 
-    pipe = Pipeline.open(http_config, "extractive")
+    pipe = open_pipeline(http_config, "extractive")
     response = ask(pipe, "罗湖全方位融入国家重大战略,在几个方面主动谋划?")
     assert not response.refused
     assert "八个方面" in response.answer
@@ -165,7 +167,7 @@ def test_eval_over_http(http_config: Config, tmp_path: Path) -> None:
         "".join(json.dumps(g, ensure_ascii=False) + "\n" for g in GOLD), encoding="utf-8"
     )
     gold = load_gold(gold_path)
-    result = evaluate(open_pipeline(http_config), gold, gold.items, tmp_path / "out")
+    result = evaluate(open_scored_pipeline(http_config), gold, gold.items, tmp_path / "out")
     overall = result.summary.overall
     assert (overall.correct, overall.supported, overall.answerable) == (2, 2, 2)
     assert overall.refusal_recall == 1.0
@@ -194,7 +196,7 @@ def test_changed_and_removed_file_over_http(http_config: Config) -> None:
 def test_server_down_is_one_line_error(
     http_config: Config, server: ChromaServer, tmp_path: Path
 ) -> None:
-    pipe = Pipeline.open(http_config, "extractive")
+    pipe = open_pipeline(http_config, "extractive")
     server.stop()
 
     # Mid-session: the open pipeline loses its server.

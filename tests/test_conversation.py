@@ -11,8 +11,9 @@ from assistant.answer.conversation import (
     rewrite_by_rule,
     standalone_question,
 )
-from assistant.answer.pipeline import Pipeline, Rewritten, ask, ask_stream
-from assistant.backends.base import AnswerRequest, BackendError, Draft
+from assistant.answer.events import Rewritten
+from assistant.answer.pipeline import Pipeline, ask, ask_stream
+from assistant.backends.base import BackendError, GenerationRequest, Readiness
 from assistant.models import Response
 from tests.conftest import ROOT
 
@@ -28,20 +29,23 @@ class ScriptedGenerator:
         self.reply = reply
         self.asked: list[str] = []
 
-    def answer(self, request: AnswerRequest) -> Draft:
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
         raise AssertionError("not used")
 
-    def stream(self, request: AnswerRequest) -> Iterator[str]:
-        raise AssertionError("not used")
-
-    def complete(self, system: str, user: str, max_tokens: int) -> str:
-        self.asked.append(user)
+    def complete(self, request: GenerationRequest) -> str:
+        self.asked.append(request.messages[-1]["content"])
         if isinstance(self.reply, Exception):
             raise self.reply
         return self.reply
 
-    def ready(self) -> tuple[bool, str]:
-        return True, ""
+    def warm(self, request: GenerationRequest) -> None:
+        pass
+
+    def ready(self) -> Readiness:
+        return Readiness(True, "")
+
+    def describe(self) -> str:
+        return "scripted replies"
 
 
 def test_followups_are_recognized() -> None:

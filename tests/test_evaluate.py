@@ -11,10 +11,16 @@ import pytest
 from click.testing import CliRunner, Result
 
 from assistant.answer.pipeline import Pipeline
+from assistant.backends import registry
+from assistant.backends.base import BackendError, Generator
+from assistant.backends.registry import BackendSpec
 from assistant.cli import cli
 from assistant.config import Config
-from assistant.evaluation.run import RunResult, compare_variants, configure, evaluate, load_gold
+from assistant.evaluation.gold import load_gold
+from assistant.evaluation.results import RunResult
+from assistant.evaluation.run import compare_variants, configure, evaluate
 from assistant.models import Response
+from tests.fake_openai import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 NOT_NUMERAL = "零一二三四五六七八九十百千万两"
@@ -153,7 +159,15 @@ def test_cli_compare_has_a_row_per_mode(
 ) -> None:
     # Only the extractive backend really runs (fast and always there); "missing" stands for
     # a backend that is not installed, which must be skipped with its reason, not fail.
-    monkeypatch.setattr("assistant.evaluation.run.BACKENDS", ("extractive", "missing"))
+    # The generators cannot be used here for real reasons: no model file, no server.
+    def not_installed(settings: object, ctx: object) -> Generator:
+        raise BackendError("the missing backend is not installed")
+
+    missing = BackendSpec("missing", "a backend that is not installed", None, not_installed)
+    specs = {"extractive": registry.get("extractive"), "missing": missing}
+    monkeypatch.setattr(registry, "_SPECS", {**specs, **registry._SPECS})
+    monkeypatch.setenv("ASSISTANT_LLM__LOCAL__MODEL_FILE", str(tmp_path / "none.gguf"))
+    monkeypatch.setenv("ASSISTANT_LLM__OPENAI__BASE_URL", f"http://127.0.0.1:{free_port()}/v1")
     out = tmp_path / "compare"
     result = invoke(
         corpus_config,

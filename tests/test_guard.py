@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer.guard import check, cn_to_int, figures, is_refusal, renumber, verify_citations
+from assistant.answer.citations import renumber, verify_citations
+from assistant.answer.guard import GuardReport
+from assistant.answer.guard import check as check_question
+from assistant.answer.question import read_question
+from assistant.answer.refusal import is_refusal
+from assistant.figures import cn_to_int, figures
 
 LABEL = "政府工作报告（2021-11-03） › 过去五年工作回顾"
 PASSAGES = {
@@ -17,6 +22,11 @@ PASSAGES = {
 }
 PASSAGES_WITH_INCOME = {**PASSAGES, 4: "城镇居民人均可支配收入由4.7万元提高至6.8万元。"}
 GDP_Q = "2021年政府工作报告中,罗湖区2020年地区生产总值是多少?"
+
+
+def check(text: str, passages: dict[int, str], question: str) -> GuardReport:
+    """The guard on a question as asked."""
+    return check_question(text, passages, read_question(question))
 
 
 def test_a_grounded_answer_passes() -> None:

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer.pipeline import Pipeline, ask
+from assistant.answer.factory import open_pipeline
+from assistant.answer.pipeline import ask
 from assistant.config import Config
 from assistant.corpus.ingest import ingest
-from assistant.index.generations import CURRENT, Index, IndexMismatch, read_manifest
+from assistant.index import Index, IndexMismatch, read_manifest
+from assistant.index.generations import CURRENT
 from assistant.index.vectors import VectorStore, connect
 from tests.conftest import ROOT, SOURCES, make_config
 
@@ -143,7 +145,7 @@ def test_killed_ingest_leaves_the_old_index_answering(tmp_path: Path) -> None:
     proc.wait()
 
     assert read_manifest(cfg.paths.index_dir) == before
-    pipe = Pipeline.open(cfg, "extractive")
+    pipe = open_pipeline(cfg, "extractive")
     response = ask(pipe, "罗湖八大措施中规划引领要高质量编制什么规划?")
     assert not response.refused and "十四五" in response.answer
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from assistant.answer.factory import build_generator, open_pipeline
 from assistant.answer.pipeline import Pipeline, ask
 from assistant.backends.base import BackendError
-from assistant.backends.local import LocalBackend
 from assistant.backends.modelfile import ModelSpec, ensure_model
 from assistant.config import Config
 from assistant.textnorm import for_match
@@ -78,8 +78,8 @@ def test_a_missing_model_file_is_one_line_and_the_extractive_answer(
 ) -> None:
     cfg = local_config(pipeline.config, model_file=tmp_path / "missing.gguf")
     with pytest.raises(BackendError, match="model_file not found"):
-        LocalBackend(cfg)
-    pipe = Pipeline.open(cfg)
+        build_generator(cfg, "local")
+    pipe = open_pipeline(cfg)
     response = ask(pipe, QUESTION)
     assert response.backend == "extractive" and "6.6亿元" in response.answer
     assert "missing.gguf" in response.notice and "\n" not in response.notice
@@ -91,13 +91,13 @@ def test_a_corrupt_model_file_is_one_line_and_the_extractive_answer(
     bad = tmp_path / "bad.gguf"
     bad.write_bytes(b"GGUF" + b"\0" * 4096)
     cfg = local_config(pipeline.config, model_file=bad)
-    pipe = Pipeline(cfg, pipeline.index, pipeline.retriever, LocalBackend(cfg))
+    pipe = Pipeline(cfg, pipeline.index, pipeline.retriever, build_generator(cfg, "local"))
     ok, _ = pipe.backend.ready()  # type: ignore[attr-defined]
     assert ok  # the file exists; only loading it shows it is broken
     response = ask(pipe, QUESTION)
     assert response.backend == "extractive" and "6.6亿元" in response.answer
     assert "cannot load the local model" in response.notice and "\n" not in response.notice
-    assert response.guard["fallback"] == "extractive"
+    assert response.guard.fallback == "extractive"
 
 
 # ------------------------------------------------------ the real model, end to end
@@ -115,7 +115,7 @@ def local_pipeline(pipeline: Pipeline) -> Pipeline:
     # assembling 1.1 GB again for every test session would be waste.
     paths = pipeline.config.paths.model_copy(update={"data_dir": ROOT / "data"})
     cfg = local_config(pipeline.config.model_copy(update={"paths": paths}))
-    pipe = Pipeline(cfg, pipeline.index, pipeline.retriever, LocalBackend(cfg))
+    pipe = Pipeline(cfg, pipeline.index, pipeline.retriever, build_generator(cfg, "local"))
     pipe.warm_up()
     return pipe
 

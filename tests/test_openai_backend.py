@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer.generate import Retry, Token, tally
-from assistant.answer.pipeline import Pipeline, Rewritten, ask, ask_stream
-from assistant.backends.openai_compat import OpenAIBackend
-from assistant.config import Config, OpenAIConfig
+from assistant.answer.events import Retry, Rewritten, Token
+from assistant.answer.factory import build_generator
+from assistant.answer.generate import tally
+from assistant.answer.pipeline import Pipeline, ask, ask_stream
+from assistant.backends.openai_compat import OpenAIConfig
+from assistant.config import Config
 from assistant.models import Response
 from assistant.textnorm import for_match
 from tests.conftest import ROOT
@@ -49,7 +51,7 @@ def openai_config(cfg: Config, base_url: str, **settings: object) -> Config:
 def openai_pipeline(pipeline: Pipeline, base_url: str, **settings: object) -> Pipeline:
     """The session's index and retriever with an openai backend pointed at `base_url`."""
     cfg = openai_config(pipeline.config, base_url, **settings)
-    return Pipeline(cfg, pipeline.index, pipeline.retriever, OpenAIBackend(cfg))
+    return Pipeline(cfg, pipeline.index, pipeline.retriever, build_generator(cfg, "openai"))
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -62,7 +64,7 @@ def test_answers_with_the_figure_cited(
     assert response.backend == "openai" and not response.notice and not response.refused
     assert "6.6亿元[1]" in response.answer
     assert "6.6亿元" in for_match(response.citations[0].text)
-    assert response.guard["attempts"] == 1 and response.guard["fallback"] is None
+    assert response.guard.attempts == 1 and response.guard.fallback is None
     request = server.seen[-1]
     assert request.headers["Authorization"] == "Bearer sk-test-123"
     assert request.body["stream"] is stream and request.body["model"] == "fake-model"
@@ -89,7 +91,7 @@ def test_an_invented_figure_is_retried_with_the_failure_named(
     assert "8.8亿元" in server.seen[-1].prompt  # the regeneration names the failure
     final = events[-1]
     assert isinstance(final, Response) and "6.6亿元" in final.answer
-    assert final.guard["retried"] is True and final.guard["ungrounded_numbers"] == ["8.8亿元"]
+    assert final.guard.retried is True and final.guard.ungrounded_numbers == ["8.8亿元"]
 
 
 def test_invented_twice_falls_back_to_the_extractive_answer(
@@ -99,14 +101,14 @@ def test_invented_twice_falls_back_to_the_extractive_answer(
     response = ask(openai_pipeline(pipeline, server.base_url), QUESTION)
     extractive = ask(pipeline, QUESTION)
     assert response.backend == "extractive" and response.answer == extractive.answer
-    assert response.guard["fallback"] == "extractive" and "9.9亿元" not in response.answer
+    assert response.guard.fallback == "extractive" and "9.9亿元" not in response.answer
     assert "未通过核对" in response.notice and "\n" not in response.notice
 
 
 def test_a_citation_out_of_range_is_dropped(pipeline: Pipeline, server: FakeOpenAI) -> None:
     server.script = ["扶持资金6.6亿元[{n:6.6亿元}][42]。"]
     response = ask(openai_pipeline(pipeline, server.base_url), QUESTION)
-    assert response.guard["dropped_citations"] == [42]
+    assert response.guard.dropped_citations == [42]
     assert "[42]" not in response.answer and "6.6亿元[1]" in response.answer
 
 
@@ -118,7 +120,7 @@ def test_a_model_refusal_of_covered_passages_gives_the_extractive_answer(
     server.script = ["资料中未找到相关内容。"]
     response = ask(openai_pipeline(pipeline, server.base_url), QUESTION)
     assert not response.refused and response.backend == "extractive"
-    assert response.guard["model_refused"] is True and response.guard["attempts"] == 1
+    assert response.guard.model_refused is True and response.guard.attempts == 1
     assert "6.6亿元" in response.answer and "原文摘录" in response.notice
 
 
@@ -130,8 +132,8 @@ def test_a_model_refusal_of_an_english_question_stands(
     server.script = ["The passages do not contain this information."]
     question = "What was Luohu's industrial support funding in 2019?"
     response = ask(openai_pipeline(pipeline, server.base_url), question)
-    assert response.refused and response.guard["refused_by"] == "model"
-    assert response.guard["model_refused"] is False and len(server.seen) == 1
+    assert response.refused and response.guard.refused_by == "model"
+    assert response.guard.model_refused is False and len(server.seen) == 1
 
 
 def test_a_model_refusal_stands_when_the_passages_do_not_cover_the_question(
@@ -140,11 +142,11 @@ def test_a_model_refusal_stands_when_the_passages_do_not_cover_the_question(
     # With the evidence test off, the model is the one that says "not in the sources".
     cfg = openai_config(pipeline.config, server.base_url)
     cfg = cfg.model_copy(update={"llm": cfg.llm.model_copy(update={"refuse_unsupported": False})})
-    backend = Pipeline(cfg, pipeline.index, pipeline.retriever, OpenAIBackend(cfg))
+    backend = Pipeline(cfg, pipeline.index, pipeline.retriever, build_generator(cfg, "openai"))
     server.script = ["资料中未找到相关内容。"]
     response = ask(backend, "福田区2035年的人口目标是多少?")
     assert response.refused and not response.citations
-    assert response.guard["refused_by"] == "model"
+    assert response.guard.refused_by == "model"
 
 
 def test_an_answer_that_restates_the_question_is_retried(
@@ -152,7 +154,7 @@ def test_an_answer_that_restates_the_question_is_retried(
 ) -> None:
     server.script = ["罗湖区2019年投入产业转型升级扶持资金多少？[{n:6.6亿元}]", GOOD]
     response = ask(openai_pipeline(pipeline, server.base_url), QUESTION)
-    assert response.guard["unanswered"] == ["echo"] and response.guard["retried"] is True
+    assert response.guard.unanswered == ["echo"] and response.guard.retried is True
     assert "复述了问题" in server.seen[-1].prompt
     assert "6.6亿元[1]" in response.answer and response.backend == "openai"
 
@@ -165,8 +167,8 @@ def test_a_refusal_after_a_rejected_draft_gives_the_extractive_answer(
     server.script = ["扶持资金为9.9亿元[{n:6.6亿元}]。", "资料中未找到相关内容。"]
     response = ask(openai_pipeline(pipeline, server.base_url), QUESTION)
     assert not response.refused and response.backend == "extractive"
-    assert response.guard["retried"] is True and response.guard["fallback"] == "extractive"
-    assert response.guard["refused_by"] is None and "6.6亿元" in response.answer
+    assert response.guard.retried is True and response.guard.fallback == "extractive"
+    assert response.guard.refused_by is None and "6.6亿元" in response.answer
 
 
 def test_a_retryable_fault_is_retried(pipeline: Pipeline, server: FakeOpenAI) -> None:
@@ -211,14 +213,14 @@ def test_endpoint_down_is_one_line_and_the_extractive_answer(pipeline: Pipeline)
 
 
 def _assert_fell_back(response: Response, extractive: Response) -> None:
-    assert response.backend == "extractive" and response.guard["fallback"] == "extractive"
+    assert response.backend == "extractive" and response.guard.fallback == "extractive"
     assert response.answer == extractive.answer and "6.6亿元" in response.answer
     assert response.notice and "\n" not in response.notice
     assert "Traceback" not in response.notice
 
 
 def test_ready_reports_the_server(pipeline: Pipeline, server: FakeOpenAI) -> None:
-    ok, detail = OpenAIBackend(openai_config(pipeline.config, server.base_url)).ready()
+    ok, detail = build_generator(openai_config(pipeline.config, server.base_url), "openai").ready()
     assert ok and "fake-model" in detail
     wrong = openai_config(pipeline.config, server.base_url).llm.openai.model_copy(
         update={"model": "other"}
@@ -226,10 +228,10 @@ def test_ready_reports_the_server(pipeline: Pipeline, server: FakeOpenAI) -> Non
     cfg = pipeline.config.model_copy(
         update={"llm": pipeline.config.llm.model_copy(update={"openai": wrong})}
     )
-    ok, detail = OpenAIBackend(cfg).ready()
+    ok, detail = build_generator(cfg, "openai").ready()
     assert not ok and "other" in detail
     down = openai_config(pipeline.config, f"http://127.0.0.1:{free_port()}/v1")
-    ok, detail = OpenAIBackend(down).ready()
+    ok, detail = build_generator(down, "openai").ready()
     assert not ok and "cannot reach" in detail
 
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from assistant.answer.prompts import _bigrams, asks_count_only, elide_lists, focus
+from assistant.answer.prompts import elide_lists, focus
+from assistant.answer.question import read_question
+from assistant.textnorm import char_bigrams as _bigrams
+
+
+def asks_count_only(question: str) -> bool:
+    return read_question(question).asks_count_only
 
 
 def test_a_long_sentence_is_cut_to_the_clauses_near_the_question() -> None:

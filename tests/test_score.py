@@ -10,15 +10,13 @@ import json
 
 import pytest
 
+from assistant.evaluation.gold import GoldError, GoldItem, parse_gold
 from assistant.evaluation.score import (
-    GoldError,
-    GoldItem,
     Latency,
     Metrics,
     Prediction,
     Verdict,
     first_rank,
-    parse_gold,
     percentile,
     score_item,
     summarize,

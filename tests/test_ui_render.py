@@ -6,7 +6,7 @@ import pytest
 
 from assistant.models import Citation, Document, DocumentMeta, Response
 from assistant.ui import render as R
-from assistant.ui.app import make_filters, parse_date
+from assistant.ui.filters import make_filters, parse_date
 
 
 def _citation(n: int = 1, **kw: object) -> Citation:

@@ -1,0 +1,1 @@
+"""Answering a question: the path from question to cited answer (see `pipeline`)."""

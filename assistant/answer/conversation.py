@@ -12,8 +12,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.answer.prompts import rewrite_messages, rewrite_prompts
+from assistant.answer.prompts import rewrite_request
 from assistant.backends.base import BackendError, Generator
+from assistant.figures import YEAR
 from assistant.textnorm import for_search
 
 _LEAD = re.compile(r"^(?:那么?|那|还有|另外|再问一下|再问|and|what about|how about)\s*", re.I)
@@ -22,8 +23,8 @@ _PRONOUN = re.compile(
     r"它|(?<!应)该|这个|那个|这些|那些|他们|它们|上述|同期|同一|此项|这项|\b(?:it|they|that|those)\b",
     re.I,
 )
-_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)(年?)")
-_ONLY_YEAR = re.compile(r"^((?:19|20)\d{2})年?$")
+_YEAR = re.compile(rf"(?<!\d){YEAR}(?!\d)(年?)")
+_ONLY_YEAR = re.compile(rf"^({YEAR})年?$")
 _REPORT_AFTER = re.compile(r"(?:[^,，。?？]{0,6})(?:报告|全会|会议)")
 _MAX_FOLLOWUP_CHARS = 12  # "那2019年呢?"-sized; longer questions usually stand alone
 
@@ -87,13 +88,9 @@ def standalone_question(
         return ruled, "rule"
     if generator is None:
         return question, ""
-    messages = rewrite_messages(
-        rewrite_prompts(prompts_dir),
-        [t.standalone for t in history],
-        question,
-    )
+    request = rewrite_request(prompts_dir, [t.standalone for t in history], question)
     try:
-        text = generator.complete(messages[0]["content"], messages[1]["content"], 80)
+        text = generator.complete(request)
     except BackendError:
         return question, ""
     rewritten = _clean(text)

@@ -1,90 +1,64 @@
-"""The path of a question: (rewrite a follow-up,) normalize, retrieve, select evidence,
-generate under the grounding guard, verify citations, respond.
+"""The path of a question: (rewrite a follow-up,) normalize, retrieve, select evidence, judge
+support, generate under the grounding guard, verify citations, respond.
 
 `ask_stream` yields events as they happen (the standalone question, tokens, a regeneration)
 and the Response last; `ask` is the same path without the events. Together they are the one
-code path behind `assistant ask`, the chat, the UI and the eval.
+code path behind `assistant ask`, the chat, the UI, the eval and the bench; `factory` builds
+the Pipeline they take.
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
+from collections.abc import Generator as Gen
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from assistant.answer import refusal
+from assistant.answer.citations import renumber, verify_citations
 from assistant.answer.conversation import Turn, standalone_question
-from assistant.answer.evidence import Evidence, is_english, select_evidence
-from assistant.answer.extractive import ExtractiveBackend
-from assistant.answer.generate import Outcome, Retry, Token, generate
-from assistant.answer.guard import renumber
-from assistant.answer.guard import verify_citations as _verify
-from assistant.answer.prompts import passage_label
+from assistant.answer.events import Event, Retry, Rewritten, Token
+from assistant.answer.evidence import Evidence, select_evidence
+from assistant.answer.extractive import extract
+from assistant.answer.generate import Generation, Outcome, generate
+from assistant.answer.prompts import Prompter, passage_label
+from assistant.answer.question import Question
+from assistant.answer.request import AnswerRequest
 from assistant.answer.retrieve import Filters, Retriever
-from assistant.backends import AnswerRequest, Backend, BackendError, Draft, Generator, make_backend
+from assistant.backends.base import Generator
+from assistant.backends.registry import FALLBACK
 from assistant.config import Config
-from assistant.index.embed import E5Embedding
-from assistant.index.generations import Index
-from assistant.models import Citation, Hit, Response
-from assistant.textnorm import for_search, is_traditional, to_traditional
-
-REFUSAL_ZH = "资料中未找到与该问题直接相关的内容。"
-REFUSAL_EN = "The sources do not contain the answer to this question."
-
-
-@dataclass
-class Rewritten:
-    """The follow-up was rewritten into this standalone question (shown to the user)."""
-
-    standalone: str
-
-
-Event = Rewritten | Token | Retry | Response
+from assistant.index.live import Index
+from assistant.models import Citation, GuardLog, Hit, Response
+from assistant.textnorm import for_search, to_traditional
+from assistant.timings import ms_since, timed
 
 
 @dataclass
 class Pipeline:
-    """What answering needs, opened once and reused for every question."""
+    """What answering needs, opened once and reused for every question (see `factory`)."""
 
     config: Config
     index: Index
     retriever: Retriever
-    backend: Backend
+    backend: Generator | None = None  # None: answers are quoted from the passages
     notice: str = ""  # why the configured backend is not the one answering
 
-    @classmethod
-    def open(cls, cfg: Config, backend: str | None = None) -> Pipeline:
-        index = Index.open(cfg)
-        embedder = E5Embedding(cfg.embedding)
-        chosen, notice = _open_backend(cfg, backend)
-        pipe = cls(cfg, index, Retriever(index, cfg.retrieval, embedder), chosen, notice)
-        pipe.warm_up()
-        return pipe
+    @property
+    def backend_name(self) -> str:
+        return self.backend.name if self.backend is not None else FALLBACK
+
+    @property
+    def prompter(self) -> Prompter:
+        return Prompter.of(self.config)
 
     def warm_up(self) -> None:
         """Pay one-off costs (jieba's dictionary, the embedder's first call, loading a local
-        model and prefilling its fixed prompt) before a question."""
+        model and prefilling its fixed prompt) before a question; BackendError when the
+        model cannot be loaded."""
         self.retriever.retrieve(for_search("罗湖"), top_k=1)
-        warm = getattr(self.backend, "warm", None)
-        if warm is not None:
-            # A failure here is reported by the first question, with the extractive answer.
-            with contextlib.suppress(BackendError):
-                warm()
-
-    @property
-    def fallback(self) -> Backend:
-        return ExtractiveBackend(self.config.answer)
-
-
-def _open_backend(cfg: Config, name: str | None) -> tuple[Backend, str]:
-    """The backend asked for; a generator that cannot be used (no model file, parts not
-    installed) gives way to the extractive backend with a one-line notice."""
-    try:
-        return make_backend(cfg, name), ""
-    except BackendError as err:
-        if (name or cfg.llm.backend) not in ("local", "openai"):
-            raise  # an unknown name is a mistake to report, not to work around
-        return ExtractiveBackend(cfg.answer), f"{err}; 以下为原文摘录。"
+        if self.backend is not None:
+            self.backend.warm(self.prompter.warm())
 
 
 def ask(
@@ -109,111 +83,97 @@ def ask_stream(
 ) -> Iterator[Event]:
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    generator = pipe.backend if isinstance(pipe.backend, Generator) else None
 
-    standalone, how = question, ""
-    if history and pipe.config.llm.rewrite_followups and pipe.config.llm.history_turns:
-        t = time.perf_counter()
-        recent = list(history)[-pipe.config.llm.history_turns :]
-        standalone, how = standalone_question(
-            question, recent, generator, pipe.config.paths.prompts_dir
+    standalone = _standalone(pipe, question, history, timings)
+    if standalone != question:
+        yield Rewritten(standalone)
+    with timed(timings, "normalize"):
+        # `text` keeps the asker's language and script; every reading is of the standalone.
+        q = Question(question, for_search(standalone))
+
+    hits = pipe.retriever.retrieve(q.norm, filters, mode=mode, timings=timings)
+
+    with timed(timings, "evidence"):
+        evidence = select_evidence(q, hits, pipe.index.bm25, pipe.config.answer)
+        support = refusal.judge(
+            q, hits, evidence, pipe.config.answer, pipe.index.document_search_text
         )
-        timings["rewrite"] = _ms(t)
-        if how:
-            yield Rewritten(standalone)
-
-    t = time.perf_counter()
-    question_norm = for_search(standalone)
-    timings["normalize"] = _ms(t)
-
-    hits = pipe.retriever.retrieve(question_norm, filters, mode=mode, timings=timings)
-
-    t = time.perf_counter()
-    evidence = select_evidence(
-        question_norm,
-        hits,
-        pipe.index.bm25,
-        pipe.config.answer,
-        pipe.index.document_search_text,
-    )
-    timings["evidence"] = _ms(t)
-
     labels = [_label(pipe.index, h) for h in hits]
-    # `question` keeps the asker's language and script; the model reads `question_norm`.
-    request = AnswerRequest(question, question_norm, hits, evidence, labels=labels)
-    if generator is None:
-        t = time.perf_counter()
-        draft = pipe.backend.answer(request)
-        timings["generate"] = _ms(t)
-        outcome = Outcome(draft.text, draft.refused, pipe.backend.name, notice=pipe.notice)
-    else:
-        outcome = yield from generate(
-            generator, request, pipe.config.llm, pipe.fallback, timings, t0
-        )
+    request = AnswerRequest(q, hits, evidence, support, labels=labels)
 
-    t = time.perf_counter()
-    text, cited, guard = verify_citations(Draft(outcome.text, outcome.refused), hits)
-    written = generator is not None and outcome.backend == generator.name
-    if written and is_traditional(question) and not is_english(question):
-        text = to_traditional(text)  # the model wrote Simplified; the asker reads Traditional
-    timings["verify"] = _ms(t)
+    outcome = yield from _compose(pipe, request, timings, t0)
 
-    refused = outcome.refused or not cited
-    response = respond(pipe, question, text, refused, cited, hits, evidence)
+    with timed(timings, "verify"):
+        text, order, dropped = verify_citations(outcome.text, len(hits))
+        text = renumber(text, order)
+        if outcome.backend != FALLBACK and q.traditional:
+            text = to_traditional(text)  # the model wrote Simplified; the asker reads Traditional
+    log = outcome.guard
+    log.dropped_citations = log.dropped_citations or dropped
+    refused = outcome.refused or not order
+    if refused:
+        log.refusal_reason = log.refusal_reason or support.reason
+    response = respond(pipe.index, q, text, refused, [hits[n - 1] for n in order], hits, evidence)
     response.backend = outcome.backend
-    response.guard = {**guard, **response.guard, **outcome.guard}
+    response.guard = log
     response.notice = outcome.notice
-    response.standalone_question = standalone if how else ""
+    response.standalone_question = standalone if standalone != question else ""
     response.timings_ms = timings
-    response.latency_ms = _ms(t0)
+    response.latency_ms = ms_since(t0)
     yield response
 
 
-def verify_citations(draft: Draft, hits: list[Hit]) -> tuple[str, list[Hit], dict[str, object]]:
-    """Drop markers that point at no passage; renumber the rest 1..m in order of use."""
-    text, order, dropped = _verify(draft.text, len(hits))
-    return renumber(text, order), [hits[n - 1] for n in order], {"dropped_citations": dropped}
+def _standalone(
+    pipe: Pipeline, question: str, history: Sequence[Turn] | None, timings: dict[str, float]
+) -> str:
+    llm = pipe.config.llm
+    if not (history and llm.rewrite_followups and llm.history_turns):
+        return question
+    with timed(timings, "rewrite"):
+        recent = list(history)[-llm.history_turns :]
+        standalone, how = standalone_question(
+            question, recent, pipe.backend, pipe.config.paths.prompts_dir
+        )
+    return standalone if how else question
+
+
+def _compose(
+    pipe: Pipeline, request: AnswerRequest, timings: dict[str, float], t0: float
+) -> Gen[Token | Retry, None, Outcome]:
+    """The answer's text: the generator's under the guard, or the extractive one."""
+    if pipe.backend is None:
+        with timed(timings, "generate"):
+            draft = extract(request, pipe.config.answer)
+        # Answering without a generator by choice, or because the one asked for could not
+        # be used (then the answer is the fallback's, and the log says so).
+        log = GuardLog(fallback=FALLBACK, error=pipe.notice) if pipe.notice else GuardLog()
+        return Outcome(draft.text, draft.refused, FALLBACK, log, notice=pipe.notice)
+    generation = Generation(pipe.backend, pipe.prompter, pipe.config.llm, pipe.config.answer)
+    return (yield from generate(generation, request, timings, t0))
 
 
 def respond(
-    pipe: Pipeline,
-    question: str,
+    index: Index,
+    question: Question,
     text: str,
     refused: bool,
     cited: list[Hit],
     hits: list[Hit],
     evidence: Evidence,
 ) -> Response:
-    retrieved = [_citation(pipe.index, i + 1, h, i, evidence) for i, h in enumerate(hits)]
+    retrieved = [_citation(index, i + 1, h, i, evidence) for i, h in enumerate(hits)]
     if refused:
-        return Response(
-            answer=refusal_text(question),
-            refused=True,
-            citations=[],
-            latency_ms=0.0,
-            backend=pipe.backend.name,
-            question=question,
-            retrieved=retrieved,
-            guard={"refusal_reason": evidence.reason},
-        )
-    citations = [
-        _citation(pipe.index, n + 1, h, hits.index(h), evidence) for n, h in enumerate(cited)
-    ]
+        text, cited = refusal.refusal_text(question), []
+    citations = [_citation(index, n + 1, h, hits.index(h), evidence) for n, h in enumerate(cited)]
     return Response(
         answer=text,
-        refused=False,
+        refused=refused,
         citations=citations,
         latency_ms=0.0,
-        backend=pipe.backend.name,
-        question=question,
+        backend=FALLBACK,
+        question=question.text,
         retrieved=retrieved,
     )
-
-
-def refusal_text(question: str) -> str:
-    if is_english(question):
-        return REFUSAL_EN
-    return to_traditional(REFUSAL_ZH) if is_traditional(question) else REFUSAL_ZH
 
 
 def _label(index: Index, hit: Hit) -> str:
@@ -238,7 +198,3 @@ def _citation(index: Index, n: int, hit: Hit, pos: int, evidence: Evidence) -> C
         end=hit.chunk.end,
         highlight=highlight[:2],
     )
-
-
-def _ms(t: float) -> float:
-    return (time.perf_counter() - t) * 1000

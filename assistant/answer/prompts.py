@@ -16,15 +16,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from assistant.answer.evidence import asked_units, is_english
-from assistant.backends.base import AnswerRequest, BackendError
-from assistant.textnorm import for_search
+from assistant.answer.request import AnswerRequest
+from assistant.backends.base import BackendError, GenerationRequest, Message
+from assistant.config import Config
+from assistant.models import SECTION_SEP
+from assistant.textnorm import char_bigrams, for_search
 
 Context = Literal["sentences", "passages"]
-Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": ...}
 
 _SECTION_CHARS = 14  # the last heading, its start: "(一)砥砺奋进谋发展…"
 _TITLE_CHARS = 16  # labels are prefilled for every passage: keep them short
+REWRITE_TOKENS = 80  # a standalone question is one short line
 
 
 class PromptError(BackendError):
@@ -101,12 +103,12 @@ def render(template: str, **values: str) -> str:
 
 def passage_label(title: str, date: str, section: str) -> str:
     """Where a passage comes from, short: prefill on two cores is the slow part."""
-    section = section.rsplit(" › ", 1)[-1] if section else ""
+    section = section.rsplit(SECTION_SEP, 1)[-1] if section else ""
     parts = [_clip(for_search(title), _TITLE_CHARS)]
     if date:
         parts.append(f"（{date}）")
     if section:
-        parts.append(" › " + _clip(for_search(section), _SECTION_CHARS))
+        parts.append(SECTION_SEP + _clip(for_search(section), _SECTION_CHARS))
     return "".join(parts)
 
 
@@ -128,8 +130,8 @@ def _bodies(request: AnswerRequest, context: Context, chars: int) -> list[tuple[
     if context == "passages":
         return [(i, for_search(h.chunk.text)) for i, h in enumerate(request.hits)]
     by_hit: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    question = _bigrams(request.question_norm)
-    count_only = asks_count_only(request.question_norm)
+    question = char_bigrams(request.question.norm)
+    count_only = request.question.asks_count_only
     for s in request.evidence.sentences:
         text = elide_lists(s.norm) if count_only else s.norm
         by_hit[s.hit].append((s.start, focus(text, question, chars)))
@@ -140,12 +142,6 @@ def _bodies(request: AnswerRequest, context: Context, chars: int) -> list[tuple[
 _CLAUSE_END = re.compile(r"(?<=[,，:：])")
 # A quoted list of names: “金融服务固本强基行动、信息和科技服务扩容聚链行动、…”.
 _QUOTED_LIST = re.compile(r"“[^“”]*、[^“”]*”")
-_ASKS_ITEMS = re.compile(r"哪些|哪几|分别|包括|什么|是指|指的")
-
-
-def asks_count_only(question_norm: str) -> bool:
-    """ "聚焦多少大行动?" wants the count, not the actions' names."""
-    return bool(asked_units(question_norm)) and not _ASKS_ITEMS.search(question_norm)
 
 
 def elide_lists(sentence: str) -> str:
@@ -161,7 +157,7 @@ def focus(sentence: str, question: set[str], limit: int) -> str:
     if len(sentence) <= limit:
         return sentence
     clauses = _CLAUSE_END.split(sentence)
-    overlap = [len(_bigrams(c) & question) for c in clauses]
+    overlap = [len(char_bigrams(c) & question) for c in clauses]
     lo = hi = overlap.index(max(overlap))
     size = len(clauses[lo])
     while True:
@@ -176,26 +172,19 @@ def focus(sentence: str, question: set[str], limit: int) -> str:
     return ("…" if lo > 0 else "") + text + ("…" if hi < len(clauses) - 1 else "")
 
 
-def _bigrams(text: str) -> set[str]:
-    return {text[i : i + 2] for i in range(len(text) - 1)}
-
-
 def answer_messages(
     prompts: AnswerPrompts, request: AnswerRequest, context: Context, chars: int
 ) -> list[Message]:
-    english = is_english(request.question)
     user = render(
         prompts.user,
         passages=render_passages(request, context, chars),
-        question=request.question_norm,
-        language=prompts.language_en if english else prompts.language_zh,
+        question=request.question.norm,
+        language=prompts.language_en if request.question.english else prompts.language_zh,
     )
-    messages = [{"role": "system", "content": prompts.system}, {"role": "user", "content": user}]
+    messages: list[Message] = [_message("system", prompts.system), _message("user", user)]
     if request.failure:
-        messages.append({"role": "assistant", "content": request.previous})
-        messages.append(
-            {"role": "user", "content": render(prompts.retry, problems=request.failure)}
-        )
+        messages.append(_message("assistant", request.previous))
+        messages.append(_message("user", render(prompts.retry, problems=request.failure)))
     return messages
 
 
@@ -205,4 +194,36 @@ def rewrite_messages(prompts: RewritePrompts, history: list[str], question: str)
         history="\n".join(for_search(q) for q in history),
         question=for_search(question),
     )
-    return [{"role": "system", "content": prompts.system}, {"role": "user", "content": user}]
+    return [_message("system", prompts.system), _message("user", user)]
+
+
+def rewrite_request(prompts_dir: Path, history: list[str], question: str) -> GenerationRequest:
+    messages = rewrite_messages(rewrite_prompts(prompts_dir), history, question)
+    return GenerationRequest(tuple(messages), max_tokens=REWRITE_TOKENS)
+
+
+def _message(role: str, content: str) -> Message:
+    return {"role": role, "content": content}
+
+
+@dataclass(frozen=True)
+class Prompter:
+    """The generation requests of answering, from the editable templates."""
+
+    prompts_dir: Path
+    context: Context
+    evidence_chars: int
+
+    @classmethod
+    def of(cls, cfg: Config) -> Prompter:
+        return cls(cfg.paths.prompts_dir, cfg.llm.context, cfg.answer.evidence_chars)
+
+    def answer(self, request: AnswerRequest) -> GenerationRequest:
+        prompts = answer_prompts(self.prompts_dir)
+        messages = answer_messages(prompts, request, self.context, self.evidence_chars)
+        return GenerationRequest(tuple(messages))
+
+    def warm(self) -> GenerationRequest:
+        """The fixed start of every answer prompt, for a backend to prefill ahead."""
+        system = answer_prompts(self.prompts_dir).system
+        return GenerationRequest((_message("system", system), _message("user", "资料：")))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Container
 from dataclasses import dataclass
 
@@ -11,9 +10,10 @@ import numpy as np
 from assistant.config import RetrievalConfig
 from assistant.index.bm25 import tokenize
 from assistant.index.embed import E5Embedding
-from assistant.index.generations import Index
+from assistant.index.live import Index
 from assistant.index.vectors import DenseFilter
 from assistant.models import Hit
+from assistant.timings import timed
 
 
 @dataclass
@@ -79,27 +79,23 @@ class Retriever:
         depth = max(self.cfg.candidates, top_k)
         rankings: list[tuple[list[str], float]] = []
         if mode in ("bm25", "hybrid"):
-            t = time.perf_counter()
-            found = self.index.bm25.search(query, depth, self._mask(filters))
+            with timed(timings, "bm25"):
+                found = self.index.bm25.search(query, depth, self._mask(filters))
             rankings.append(([cid for cid, _ in found], self.cfg.bm25_weight))
-            timings["bm25"] = _ms(t)
         if mode in ("dense", "hybrid"):
             if self.embedder is None:
                 raise RuntimeError("dense retrieval needs an embedder")
-            t = time.perf_counter()
-            vector = self.embedder.embed_query(query)
-            timings["embed_query"] = _ms(t)
-            t = time.perf_counter()
-            found = self.index.vectors.search(vector, depth, filters.dense() if filters else None)
+            with timed(timings, "embed_query"):
+                vector = self.embedder.embed_query(query)
+            with timed(timings, "dense"):
+                dense = filters.dense() if filters else None
+                found = self.index.vectors.search(vector, depth, dense)
             rankings.append(([cid for cid, _ in found], self.cfg.dense_weight))
-            timings["dense"] = _ms(t)
-        t = time.perf_counter()
-        fused = rrf(rankings, self.cfg.rrf_k)
-        timings["fusion"] = _ms(t)
+        with timed(timings, "fusion"):
+            fused = rrf(rankings, self.cfg.rrf_k)
         if self.cfg.rerank and fused:
-            t = time.perf_counter()
-            fused = self._rerank(query, fused[: self.cfg.rerank_depth])
-            timings["rerank"] = _ms(t)
+            with timed(timings, "rerank"):
+                fused = self._rerank(query, fused[: self.cfg.rerank_depth])
         hits = []
         for cid, score, ranks in fused[:top_k]:
             chunk = self.index.by_id.get(cid)
@@ -157,7 +153,3 @@ class Retriever:
 
 def _uses(mode: str, retriever: str) -> bool:
     return mode == "hybrid" or mode == retriever
-
-
-def _ms(t: float) -> float:
-    return (time.perf_counter() - t) * 1000

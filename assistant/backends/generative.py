@@ -1,4 +1,4 @@
-"""What the `local` and `openai` backends share: prompts in, token pieces out, every fault
+"""What the `local` and `openai` backends share: messages in, text pieces out, every fault
 turned into a one-line BackendError.
 
 Both models sit behind llama-index's LLM interface (`stream_chat`, `chat`), so this code
@@ -8,12 +8,9 @@ does not care whether the tokens come from llama.cpp on this machine or from a s
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from assistant.answer.guard import is_refusal
-from assistant.answer.prompts import Message, answer_messages, answer_prompts
-from assistant.backends.base import AnswerRequest, BackendError, Draft
-from assistant.config import Config
+from assistant.backends.base import BackendError, GenerationRequest, Message, Readiness
 
 if TYPE_CHECKING:
     from llama_index.core.llms import LLM, ChatMessage, ChatResponse
@@ -23,13 +20,13 @@ class StreamCut(BackendError):
     """A stream that ended without the model or server saying the reply was complete."""
 
 
-class GenerativeBackend:
-    """Subclasses provide `_make_llm` (built lazily, once) and `_explain` (faults)."""
+class LLMBackend:
+    """Subclasses provide `_make_llm` (built lazily, once), `ready`, `describe`, and may
+    explain their own faults (`_explain`)."""
 
     name = "generative"
 
-    def __init__(self, cfg: Config) -> None:
-        self.cfg = cfg
+    def __init__(self) -> None:
         self._llm: LLM | None = None
 
     # -- to provide -------------------------------------------------------------------
@@ -53,8 +50,14 @@ class GenerativeBackend:
     def _cut_message(self) -> str:
         return f"the {self.name} model's reply ended before it was complete"
 
-    def ready(self) -> tuple[bool, str]:
+    def ready(self) -> Readiness:
         raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def warm(self, request: GenerationRequest) -> None:
+        """Nothing to pay ahead by default (a server keeps its own model loaded)."""
 
     # -- shared -----------------------------------------------------------------------
 
@@ -63,30 +66,14 @@ class GenerativeBackend:
             self._llm = self._make_llm()
         return self._llm
 
-    def messages(self, request: AnswerRequest) -> list[Message]:
-        prompts = answer_prompts(self.cfg.paths.prompts_dir)
-        return answer_messages(
-            prompts, request, self.cfg.llm.context, self.cfg.answer.evidence_chars
-        )
+    def complete(self, request: GenerationRequest) -> str:
+        return "".join(self.stream(request))
 
-    def stream(self, request: AnswerRequest) -> Iterator[str]:
-        yield from self.stream_messages(self.messages(request))
-
-    def answer(self, request: AnswerRequest) -> Draft:
-        text = "".join(self.stream(request))
-        return Draft(text=text, refused=is_refusal(text))
-
-    def complete(self, system: str, user: str, max_tokens: int) -> str:
-        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
-        return "".join(self.stream_messages(messages, max_tokens=max_tokens))
-
-    def stream_messages(
-        self, messages: Sequence[Message], max_tokens: int | None = None
-    ) -> Iterator[str]:
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
         """Token pieces of the reply. Every failure, whenever it happens (connecting, in
         the middle of a stream), leaves as BackendError with a one-line message."""
-        chat = _chat_messages(messages)
-        kwargs = {"max_tokens": max_tokens} if max_tokens else {}
+        chat = _chat_messages(request.messages)
+        kwargs: dict[str, Any] = {"max_tokens": request.max_tokens} if request.max_tokens else {}
         try:
             llm = self.llm()
             if self.streaming:

@@ -1,6 +1,5 @@
 """The `openai` backend: any server speaking the OpenAI chat-completions protocol (OpenAI,
-vLLM, Ollama, llama.cpp server, DeepSeek), through llama-index's OpenAILike and the `openai`
-package.
+vLLM, Ollama, llama.cpp server, DeepSeek).
 
 The key is read from the environment variable NAMED in the config, when a question is
 asked, and never stored or logged. Each fault the network can produce (server down, timeout,
@@ -9,44 +8,51 @@ asked, and never stored or logged. Each fault the network can produce (server do
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
-import httpx
-import openai
-from llama_index.llms.openai_like import OpenAILike
+from pydantic import Field
 
-from assistant.answer.prompts import Message
-from assistant.backends.generative import GenerativeBackend
-from assistant.config import Config
+from assistant.backends.base import BackendContext, BackendSettings, GenerationRequest, Readiness
+from assistant.backends.generative import LLMBackend
+from assistant.backends.registry import BackendSpec, register
+
+if TYPE_CHECKING:
+    from assistant.backends.openai_llm import OpenAIChat
 
 NO_KEY = "not-needed"  # servers without authentication (vLLM, Ollama) accept any key
 
 
-class _OpenAIChat(OpenAILike):
-    """OpenAILike with retries left to the `openai` client alone.
+class OpenAIConfig(BackendSettings):
+    """Any server speaking the OpenAI chat-completions protocol (OpenAI, vLLM, Ollama,
+    llama.cpp server, DeepSeek)."""
 
-    llama-index wraps non-streaming calls in its own retry loop (waits of 1-20 s) around the
-    client's retries; with both, one fault could cost minutes. `max_retries` stays 0 so
-    that loop is off, and the client gets `client_retries`.
-    """
+    base_url: str = Field(
+        "http://127.0.0.1:8001/v1", pattern=r"^https?://", description="Endpoint, with /v1."
+    )
+    model: str = Field("qwen2.5-7b-instruct", min_length=1, description="Model name served.")
+    api_key_env: str = Field(
+        "OPENAI_API_KEY",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="NAME of the environment variable holding the key (never the key itself); "
+        "unset is fine for servers without authentication.",
+    )
+    timeout: float = Field(
+        30.0, gt=0, description="Seconds to wait for the server to answer or send the next piece."
+    )
+    retries: int = Field(1, ge=0, le=10, description="Retries on connection errors, 429 and 5xx.")
+    temperature: float = Field(0.1, ge=0, le=2)
+    max_tokens: int = Field(512, ge=16, le=32768, description="Longest answer in tokens.")
+    stream: bool = Field(True, description="Stream tokens (false: one non-streaming request).")
 
-    client_retries: int = 0
 
-    def _get_credential_kwargs(self, is_async: bool = False) -> dict[str, Any]:
-        kwargs = super()._get_credential_kwargs(is_async)
-        kwargs["max_retries"] = self.client_retries
-        return kwargs
-
-
-class OpenAIBackend(GenerativeBackend):
+class OpenAIBackend(LLMBackend):
     name = "openai"
 
-    def __init__(self, cfg: Config) -> None:
-        super().__init__(cfg)
-        self.settings = cfg.llm.openai
+    def __init__(self, settings: OpenAIConfig, ctx: BackendContext | None = None) -> None:
+        super().__init__()
+        self.settings = settings
 
     @property
     def streaming(self) -> bool:
@@ -55,9 +61,11 @@ class OpenAIBackend(GenerativeBackend):
     def api_key(self) -> str:
         return os.environ.get(self.settings.api_key_env, "") or NO_KEY
 
-    def _make_llm(self) -> _OpenAIChat:
+    def _make_llm(self) -> OpenAIChat:
+        from assistant.backends.openai_llm import OpenAIChat
+
         s = self.settings
-        return _OpenAIChat(
+        return OpenAIChat(
             model=s.model,
             api_base=s.base_url,
             api_key=self.api_key(),
@@ -71,12 +79,10 @@ class OpenAIBackend(GenerativeBackend):
             client_retries=s.retries,
         )
 
-    def stream_messages(
-        self, messages: Sequence[Message], max_tokens: int | None = None
-    ) -> Iterator[str]:
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
         # The key may be set or changed between questions (a chat left open).
         self._llm = None
-        yield from super().stream_messages(messages, max_tokens)
+        yield from super().stream(request)
 
     def _finished(self, piece: Any) -> bool:
         raw = getattr(piece, "raw", None)
@@ -88,53 +94,36 @@ class OpenAIBackend(GenerativeBackend):
             f"the LLM server at {self.settings.base_url} cut the reply off before it was complete"
         )
 
-    def ready(self) -> tuple[bool, str]:
+    def ready(self) -> Readiness:
         """Asks the server for its models: reachable, key accepted, model served."""
+        from assistant.backends.openai_llm import served_models
+
         s = self.settings
         try:
-            client = openai.OpenAI(
-                base_url=s.base_url, api_key=self.api_key(), timeout=s.timeout, max_retries=0
-            )
-            served = [m.id for m in client.models.list()]
+            served = served_models(s.base_url, self.api_key(), s.timeout)
         except Exception as err:  # ready() reports, it never raises
-            return False, self._explain(err) or f"{type(err).__name__}: {err}"
+            return Readiness(False, self._explain(err) or f"{type(err).__name__}: {err}")
         key = f"key from ${s.api_key_env}" if os.environ.get(s.api_key_env) else "no key"
         if served and s.model not in served:
-            return False, f"{s.base_url} does not serve model '{s.model}' (it has: {served[:5]})"
-        return True, f"{s.base_url}, model {s.model}, {key}"
+            detail = f"{s.base_url} does not serve model '{s.model}' (it has: {served[:5]})"
+            return Readiness(False, detail)
+        return Readiness(True, f"{s.base_url}, model {s.model}, {key}")
+
+    def describe(self) -> str:
+        return f"{self.settings.model} @ {self.settings.base_url}"
 
     def _explain(self, err: Exception) -> str | None:
-        return explain(
-            err,
-            self.settings.base_url,
-            self.settings.model,
-            self.settings.api_key_env,
-            self.settings.timeout,
-        )
+        from assistant.backends.openai_llm import explain
+
+        s = self.settings
+        return explain(err, s.base_url, s.model, s.api_key_env, s.timeout)
 
 
-def explain(err: Exception, base_url: str, model: str, key_env: str, timeout: float) -> str | None:
-    """One line naming the fault and what to do; None when it is not a known fault."""
-    server = f"the LLM server at {base_url}"
-    if isinstance(err, openai.APITimeoutError | httpx.TimeoutException):
-        return f"{server} did not answer within {timeout:g} s (llm.openai.timeout)"
-    if isinstance(err, openai.APIConnectionError | httpx.ConnectError):
-        return f"cannot reach {server}; is it running? (llm.openai.base_url)"
-    if isinstance(err, openai.AuthenticationError | openai.PermissionDeniedError):
-        return (
-            f"{server} rejected the API key (HTTP {err.status_code}); "
-            f"check the environment variable {key_env}"
-        )
-    if isinstance(err, openai.RateLimitError):
-        return f"{server} is rate limiting requests (HTTP 429); try again later"
-    if isinstance(err, openai.NotFoundError):
-        return f"{server} has no model '{model}' (HTTP 404; llm.openai.model)"
-    if isinstance(err, openai.APIStatusError):
-        return f"{server} failed (HTTP {err.status_code})"
-    if isinstance(err, json.JSONDecodeError | openai.APIResponseValidationError):
-        return f"{server} sent a malformed reply"
-    if isinstance(err, httpx.RemoteProtocolError | httpx.ReadError):
-        return f"{server} cut the reply off before it was complete"
-    if isinstance(err, openai.APIError):
-        return f"{server} reported an error: {str(err).splitlines()[0][:120]}"
-    return None
+SPEC = register(
+    BackendSpec(
+        "openai",
+        "模型服务器：由兼容 OpenAI 接口的服务器生成回答",
+        OpenAIConfig,
+        OpenAIBackend,
+    )
+)

@@ -28,15 +28,19 @@ from typing import Any
 
 from pydantic import PrivateAttr
 
+from assistant.answer import refusal
 from assistant.answer.evidence import select_evidence
-from assistant.answer.extractive import ExtractiveBackend
-from assistant.backends import AnswerRequest, Backend, Generator
+from assistant.answer.extractive import extract
+from assistant.answer.question import read_question
+from assistant.answer.request import AnswerRequest
+from assistant.backends.base import Generator
 from assistant.config import Config
 from assistant.evaluation.score import Prediction
 from assistant.index.bm25 import BM25Index
 from assistant.index.embed import E5Embedding
 from assistant.models import Chunk, Hit
 from assistant.textnorm import for_search
+from assistant.timings import ms_since, timed
 
 COLLECTION = "baseline"
 
@@ -81,7 +85,12 @@ class PlainPipeline:
     """The llama-index defaults pipeline; `ask` returns what the scorer needs."""
 
     def __init__(
-        self, index: Any, cfg: Config, backend: Backend, idf: BM25Index, texts: dict[str, str]
+        self,
+        index: Any,
+        cfg: Config,
+        backend: Generator | None,
+        idf: BM25Index,
+        texts: dict[str, str],
     ) -> None:
         self.index = index
         self._doc_texts = texts  # file name -> whole text, for the composer's support test
@@ -89,13 +98,12 @@ class PlainPipeline:
         self.backend = backend
         self.retriever = index.as_retriever(similarity_top_k=cfg.retrieval.top_k)
         self._idf = idf
-        self._composer = ExtractiveBackend(cfg.answer)
-        self._engine = self._query_engine(backend) if isinstance(backend, Generator) else None
+        self._engine = self._query_engine(backend) if backend is not None else None
 
     @property
     def answering(self) -> str:
         """How answers are made, in words, for the report."""
-        if self._engine is None:
+        if self.backend is None:
             return "our extractive composer over llama-index's retrieved nodes (no LLM)"
         return f"llama-index default as_query_engine() with the {self.backend.name} LLM"
 
@@ -108,23 +116,21 @@ class PlainPipeline:
 
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
-        t = time.perf_counter()
-        nodes = self.retriever.retrieve(question)
-        timings["retrieve"] = _ms(t)
+        with timed(timings, "retrieve"):
+            nodes = self.retriever.retrieve(question)
         if self._engine is None:
             answer, refused = self._compose(question, nodes, timings)
         else:
-            t = time.perf_counter()
-            response = self._engine.synthesize(QueryBundle(question), nodes)
+            with timed(timings, "generate"):
+                response = self._engine.synthesize(QueryBundle(question), nodes)
             answer, refused = str(response), False
-            timings["generate"] = _ms(t)
         texts = tuple(n.node.get_content() for n in nodes)
         prediction = Prediction(
             answer=answer,
             refused=refused,
             cited=texts,
             retrieved=texts,
-            latency_ms=_ms(t0),
+            latency_ms=ms_since(t0),
             timings_ms=timings,
         )
         return BaselineAnswer(prediction, timings)
@@ -135,16 +141,13 @@ class PlainPipeline:
         """Our extractive composer over the baseline's nodes: the closest no-LLM equivalent
         of llama-index's response synthesis. Timed as in our pipeline (evidence selection,
         then the quotation) so that "everything before generation" means the same on both."""
-        t = time.perf_counter()
-        question_norm = for_search(question)
-        hits = [Hit(_as_chunk(n), float(n.score or 0.0)) for n in nodes]
-        evidence = select_evidence(
-            question_norm, hits, self._idf, self.cfg.answer, self._document_text
-        )
-        timings["evidence"] = _ms(t)
-        t = time.perf_counter()
-        draft = self._composer.answer(AnswerRequest(question, question_norm, hits, evidence))
-        timings["generate"] = _ms(t)
+        with timed(timings, "evidence"):
+            q = read_question(question)
+            hits = [Hit(_as_chunk(n), float(n.score or 0.0)) for n in nodes]
+            evidence = select_evidence(q, hits, self._idf, self.cfg.answer)
+            support = refusal.judge(q, hits, evidence, self.cfg.answer, self._document_text)
+        with timed(timings, "generate"):
+            draft = extract(AnswerRequest(q, hits, evidence, support), self.cfg.answer)
         return draft.text, draft.refused
 
     def _document_text(self, doc_id: str) -> str:
@@ -165,7 +168,7 @@ def _as_chunk(node: Any) -> Chunk:
 
 
 def build(
-    cfg: Config, work: Path, backend: Backend, idf: BM25Index
+    cfg: Config, work: Path, backend: Generator | None, idf: BM25Index
 ) -> tuple[PlainPipeline, BaselineIngest]:
     """Index `cfg.paths.sources` the llama-index way into a Chroma store under `work`;
     `backend` is the compared run's own (a local model is loaded once, not twice)."""
@@ -196,7 +199,3 @@ def build(
     )
     texts = {str(d.metadata.get("file_name", "")): d.text for d in documents}
     return PlainPipeline(index, cfg, backend, idf, texts), stats
-
-
-def _ms(t: float) -> float:
-    return (time.perf_counter() - t) * 1000

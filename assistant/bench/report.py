@@ -8,8 +8,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.bench.run import STAGES, BenchResult, ScaleResult, Stat, Target
-from assistant.evaluation.report import DASH, markdown_table, pct, write_json
+from assistant.bench.results import STAGES, BenchResult, ScaleResult, Stat, Target
+from assistant.evaluation.report import write_json
+from assistant.evaluation.tables import DASH, markdown_table, pct
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

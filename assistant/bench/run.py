@@ -1,239 +1,80 @@
 """`assistant bench`: ingest, query latency per stage, memory and disk at growing corpus
 sizes, and the same gold set through a plain llama-index pipeline, in one run.
 
-Every measured piece runs as its own process (`python -m assistant.bench.run TASK SPEC OUT`) so
-its peak RSS is its own (`os.wait4` returns the child's ru_maxrss) and no warm cache leaks
-from one measurement into the next. Children get the parent's configuration through
-ASSISTANT_* environment variables, with their own paths.
+Every measured piece runs as its own process (`python -m assistant.bench.workers TASK SPEC
+OUT`, see `workers`) so its peak RSS is its own and no warm cache leaks from one measurement
+into the next. Children get the parent's configuration through ASSISTANT_* environment
+variables, with their own paths (`measure.config_env`).
 
 Scales: 1x is the real sources, ingested for real (cold, then unchanged). Nx adds
 5*(N-1) synthetic reports (see `synth`) whose vectors are perturbed real ones, written
-straight into a fresh generation with the real store classes (`VectorStore.add`,
-`BM25Index.build`, `save_generation`, `commit`), so the index under test is the one
-`assistant ask` opens. Their ingest time excludes embedding; the embedding it would need is
-projected from the 1x rate.
+straight into a fresh generation with the real store classes (see `scale`), so the index
+under test is the one `assistant ask` opens. Their ingest time excludes embedding; the
+embedding it would need is projected from the 1x rate.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
-import threading
 import time
-import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from assistant.bench.measure import (
+    assistant_command,
+    config_env,
+    dir_mb,
+    free_port,
+    jsonable,
+    last_line,
+    loadavg,
+    machine,
+    run_measured,
+    run_worker,
+    wait_http,
+    wait_rss,
+)
+from assistant.bench.report import evaluate_targets, write_reports
+from assistant.bench.results import (
+    PLAIN_PRE_GENERATION,
+    PRE_GENERATION,
+    SEARCH_STAGES,
+    STAGES,
+    BenchOptions,
+    BenchResult,
+    BuildResult,
+    ColdStart,
+    ComparisonResult,
+    IngestResult,
+    QueryResult,
+    ReingestResult,
+    ScaleResult,
+    Side,
+    Stat,
+    UIResult,
+)
 from assistant.config import Config
-from assistant.evaluation.score import percentile
-
-DEFAULT_SCALES = (1, 10, 100, 1000)
-QUICK_SCALES = (1, 10, 100)
-WARMUP_QUESTIONS = 3
-SEARCH_STAGES = ("normalize", "bm25", "embed_query", "dense", "fusion", "rerank")
-PRE_GENERATION = (*SEARCH_STAGES, "evidence")  # "retrieval": everything before generation
-STAGES = (*PRE_GENERATION, "generate", "verify")
-PLAIN_PRE_GENERATION = ("retrieve", "evidence")  # the plain pipeline's, see baseline.py
-WORKER_TIMEOUT = 3 * 3600
-
-
-class BenchError(Exception):
-    """A measured step failed; the message names it and the child's last error line."""
-
-
-# ------------------------------------------------------------------------------ results
-
-
-@dataclass
-class Stat:
-    p50: float | None
-    p95: float | None
-
-    @classmethod
-    def of(cls, values: Sequence[float]) -> Stat:
-        return cls(percentile(values, 50), percentile(values, 95))
-
-
-@dataclass
-class IngestResult:
-    """A real ingest: cold (nothing indexed), as `assistant ingest` runs it."""
-
-    documents: int
-    chunks: int
-    seconds: float
-    embed_seconds: float
-    chunks_per_s: float
-    embed_share: float  # of the ingest's time, spent inside the embedding model
-    process_seconds: float  # the whole process, imports included
-    peak_rss_mb: float
-
-
-@dataclass
-class BuildResult:
-    """A synthetic scale built without the embedding model (vectors are perturbed)."""
-
-    documents: int
-    chunks: int
-    seconds: float
-    generate_seconds: float
-    store_seconds: float
-    bm25_seconds: float
-    save_seconds: float
-    chunks_per_s: float  # everything but embedding
-    projected_embed_seconds: float  # these chunks at the 1x embedding rate
-    projected_ingest_seconds: float
-    projected_embed_share: float
-    peak_rss_mb: float
-
-
-@dataclass
-class ReingestResult:
-    """`ingest` again with nothing changed."""
-
-    seconds: float
-    up_to_date: bool
-    process_seconds: float
-    peak_rss_mb: float
-
-
-@dataclass
-class QueryResult:
-    """The gold questions asked warm, one after another, in one process."""
-
-    questions: int
-    backend: str
-    open_seconds: float
-    stages: dict[str, Stat]  # per stage, plus "search", "retrieval" and "total"
-    answer_accuracy: float | None
-    supported_accuracy: float | None
-    refusal_recall: float | None
-    recall_at_k: float | None
-    peak_rss_mb: float
-
-
-@dataclass
-class ColdStart:
-    """`assistant ask QUESTION --json`, process start to exit (page cache warm)."""
-
-    median_seconds: float
-    runs: list[float]
-    peak_rss_mb: float
-
-
-@dataclass
-class UIResult:
-    available: bool
-    detail: str
-    start_seconds: float | None = None
-    peak_rss_mb: float | None = None
-
-
-@dataclass
-class ScaleResult:
-    scale: int
-    documents: int
-    chunks: int
-    ingest: IngestResult | None  # 1x
-    build: BuildResult | None  # 10x and up
-    reingest: ReingestResult
-    query: QueryResult
-    cold_ask: ColdStart
-    ui: UIResult
-    index_mb: float
-
-
-@dataclass
-class Side:
-    """One pipeline's numbers on the gold set, in the paired comparison."""
-
-    answer_accuracy: float | None
-    supported_accuracy: float | None
-    retrieval_ms: Stat
-    total_ms: Stat
-    search_ms: Stat | None = None  # retrieval without evidence selection
-
-
-@dataclass
-class ComparisonResult:
-    questions: int
-    backend: str
-    baseline_answering: str
-    baseline_documents: int
-    baseline_nodes: int
-    baseline_ingest_seconds: float
-    baseline_embed_seconds: float
-    ours: Side
-    plain: Side
-    accuracy_gain_points: float | None
-    supported_gain_points: float | None
-    retrieval_p50_ratio: float | None  # ours / plain, everything before generation
-    retrieval_p95_ratio: float | None
-    search_p50_ratio: float | None  # ours / plain, the search alone (no evidence selection)
-    peak_rss_mb: float
-
-
-@dataclass
-class Target:
-    name: str
-    goal: str
-    measured: str
-    met: bool | None  # None: not measured in this run
-
-
-@dataclass
-class BenchResult:
-    started: str
-    seconds: float
-    command: str
-    machine: dict[str, Any]
-    options: dict[str, Any]
-    scales: list[ScaleResult] = field(default_factory=list)
-    comparison: ComparisonResult | None = None
-    targets: list[Target] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class BenchOptions:
-    scales: tuple[int, ...] = DEFAULT_SCALES
-    out_dir: Path = Path("eval/bench")
-    backend: str | None = None  # of the comparison; scale runs answer extractively
-    gold: Path = Path("eval/gold.jsonl")
-    questions: int | None = None  # only the first N gold questions
-    seed: int = 0
-    repeats: int = 3  # cold starts of `assistant ask` per scale
-    baseline: bool = True
-    ui: bool = True
-    work: Path | None = None  # scratch folder; a removed temp folder by default
-    command: str = "assistant bench"
-
-
-# ------------------------------------------------------------------------------ running
-
+from assistant.evaluation.gold import load_gold
+from assistant.index.generations import read_manifest
 
 Log = Callable[[str], None]
 
 
 def run_bench(cfg: Config, opts: BenchOptions, log: Log = print) -> BenchResult:
     """Measure every scale, then the comparison, then write the reports."""
-    from assistant.bench.report import evaluate_targets, write_reports
-
     t0 = time.perf_counter()
     result = BenchResult(
         started=datetime.now(UTC).isoformat(timespec="seconds"),
         seconds=0.0,
         command=opts.command,
-        machine=_machine(),
-        options=_jsonable(asdict(opts)),
+        machine=machine(),
+        options=jsonable(asdict(opts)),
     )
     work = Path(tempfile.mkdtemp(prefix="assistant-bench-", dir=opts.work))
     try:
@@ -250,7 +91,7 @@ def run_bench(cfg: Config, opts: BenchOptions, log: Log = print) -> BenchResult:
             result.comparison = run_comparison(base, work, opts)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    result.machine["load_average_end"] = _loadavg()
+    result.machine["load_average_end"] = loadavg()
     result.seconds = time.perf_counter() - t0
     result.targets = evaluate_targets(result)
     result.notes = _notes(cfg, opts)
@@ -324,8 +165,6 @@ def _drop_scale(work: Path, scale: int) -> None:
 
 
 def _counts(cfg: Config) -> tuple[int, int]:
-    from assistant.index.generations import read_manifest
-
     manifest = read_manifest(cfg.paths.index_dir)
     return (manifest.documents, manifest.chunks) if manifest else (0, 0)
 
@@ -416,10 +255,8 @@ def _sum(timings: dict[str, float], stages: Sequence[str]) -> float:
 
 
 def run_cold_ask(cfg: Config, work: Path, opts: BenchOptions) -> ColdStart:
-    from assistant.evaluation.run import load_gold
-
     question = load_gold(opts.gold).items[0].question
-    args = [*_assistant_command(), "ask", question, "--json"]
+    args = [*assistant_command(), "ask", question, "--json"]
     runs: list[float] = []
     peak = 0.0
     for _ in range(max(1, opts.repeats)):
@@ -431,24 +268,20 @@ def run_cold_ask(cfg: Config, work: Path, opts: BenchOptions) -> ColdStart:
 
 def run_ui(cfg: Config, work: Path, timeout: float = 300.0) -> UIResult:
     """`assistant serve` until its page answers; its peak RSS at that point."""
-    from assistant.cli import cli
-
-    if "serve" not in cli.commands:
-        return UIResult(False, "assistant serve does not exist in this build")
     port = free_port()
     env = {**config_env(cfg), "ASSISTANT_UI__PORT": str(port), "ASSISTANT_UI__HOST": "127.0.0.1"}
     t0 = time.perf_counter()
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(
-            [*_assistant_command(), "serve"], stdout=log, stderr=log, env=env, cwd=work
+            [*assistant_command(), "serve"], stdout=log, stderr=log, env=env, cwd=work
         )
         up = wait_http(f"http://127.0.0.1:{port}/", timeout, proc)
         started = time.perf_counter() - t0
         proc.terminate()
-        rss = _wait_rss(proc)
+        rss = wait_rss(proc)
         if not up:
             log.seek(0)
-            return UIResult(False, f"did not start: {_last_line(log.read())}")
+            return UIResult(False, f"did not start: {last_line(log.read())}")
     return UIResult(True, "assistant serve, until its page answered", started, rss)
 
 
@@ -507,134 +340,6 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return None if a is None or not b else a / b
 
 
-# ------------------------------------------------------------------------ subprocesses
-
-
-@dataclass
-class Measured:
-    seconds: float
-    peak_rss_mb: float
-    stdout: str
-
-
-def run_worker(
-    task: str, cfg: Config, work: Path, spec: dict[str, Any]
-) -> tuple[dict[str, Any], Measured]:
-    """Run `python -m assistant.bench.run TASK` on `cfg`; its JSON result and what it cost."""
-    fd, name = tempfile.mkstemp(prefix=f"{task}-", suffix=".json", dir=work)
-    os.close(fd)
-    spec_path, out_path = Path(name), Path(name).with_suffix(".out.json")
-    spec_path.write_text(json.dumps(spec), encoding="utf-8")
-    args = [sys.executable, "-m", "assistant.bench.run", task, str(spec_path), str(out_path)]
-    proc = run_measured(args, config_env(cfg), work)
-    return json.loads(out_path.read_text(encoding="utf-8")), proc
-
-
-def run_measured(args: list[str], env: dict[str, str], cwd: Path) -> Measured:
-    """Run to completion; wall seconds and the child's own peak RSS (ru_maxrss)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(args, stdout=out, stderr=err, env=env, cwd=cwd)
-        timer = threading.Timer(WORKER_TIMEOUT, proc.kill)
-        timer.start()
-        try:
-            rss = _wait_rss(proc)
-        finally:
-            timer.cancel()
-        seconds = time.perf_counter() - t0
-        if proc.returncode != 0:
-            err.seek(0)
-            raise BenchError(f"{' '.join(args[:4])} failed: {_last_line(err.read())}")
-        out.seek(0)
-        return Measured(seconds, rss, out.read().decode("utf-8", "replace"))
-
-
-def _wait_rss(proc: subprocess.Popen[bytes]) -> float:
-    """Reap the child with wait4, which reports its peak RSS (KiB on Linux), in MB."""
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return usage.ru_maxrss / 1024
-
-
-def _last_line(data: bytes) -> str:
-    lines = [ln for ln in data.decode("utf-8", "replace").splitlines() if ln.strip()]
-    return lines[-1].strip() if lines else "(no output)"
-
-
-def config_env(cfg: Config) -> dict[str, str]:
-    """The environment that makes a child's `load_config()` equal `cfg` (env beats toml)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    for key, value in _flatten(cfg.model_dump(mode="json")).items():
-        env[f"ASSISTANT_{key.upper()}"] = value
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [_package_root(), env.get("PYTHONPATH")]))
-    return env
-
-
-def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
-    flat: dict[str, str] = {}
-    for key, value in data.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{name}__"))
-        elif value is not None:
-            flat[name] = value if isinstance(value, str) else json.dumps(value)
-    return flat
-
-
-def _package_root() -> str:
-    return str(Path(__file__).resolve().parents[2])
-
-
-def _assistant_command() -> list[str]:
-    script = Path(sys.executable).parent / "assistant"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "assistant.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> bool:
-    """Poll `url` until it answers; False on timeout or when `proc` exits first."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            return False
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return True
-        except OSError:
-            time.sleep(0.25)
-    return False
-
-
-def dir_mb(path: Path) -> float:
-    if not path.exists():
-        return 0.0
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
-
-
-def _machine() -> dict[str, Any]:
-    return {
-        "cpus": os.cpu_count(),
-        "python": sys.version.split()[0],
-        "load_average_start": _loadavg(),
-    }
-
-
-def _loadavg() -> list[float]:
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        return []
-
-
-def _jsonable(data: Any) -> Any:
-    return json.loads(json.dumps(data, default=str))
-
-
 def _notes(cfg: Config, opts: BenchOptions) -> list[str]:
     notes = [
         "Scale runs (10x and up) add synthetic reports made by assistant/synth.py (seeded: "
@@ -655,141 +360,3 @@ def _notes(cfg: Config, opts: BenchOptions) -> list[str]:
             "size counts only the local part (chunks, BM25, manifest)."
         )
     return notes
-
-
-# ------------------------------------------------------------------------------ workers
-# Each runs in its own process: `python -m assistant.bench.run TASK SPEC_JSON OUT_JSON`.
-
-
-def _worker_ingest(cfg: Config, spec: dict[str, Any]) -> dict[str, Any]:
-    from assistant.corpus.ingest import ingest
-
-    summary = ingest(cfg, rebuild=True)
-    return {
-        "documents": summary.documents,
-        "chunks": summary.chunks,
-        "seconds": summary.seconds,
-        "embed_seconds": summary.embed_seconds,
-    }
-
-
-def _worker_reingest(cfg: Config, spec: dict[str, Any]) -> dict[str, Any]:
-    from assistant.corpus.ingest import ingest
-
-    summary = ingest(cfg)
-    return {"seconds": summary.seconds, "up_to_date": summary.up_to_date}
-
-
-def _worker_build(cfg: Config, spec: dict[str, Any]) -> dict[str, Any]:
-    from assistant.bench.scale import build_scaled
-
-    paths = cfg.paths.model_copy(
-        update={"sources": Path(spec["src_sources"]), "index_dir": Path(spec["src_index_dir"])}
-    )
-    index = cfg.index.model_copy(update={"collection": spec["src_collection"]})
-    src = cfg.model_copy(update={"paths": paths, "index": index})
-    return asdict(build_scaled(src, cfg, spec["scale"], spec["seed"]))
-
-
-def _worker_query(cfg: Config, spec: dict[str, Any]) -> dict[str, Any]:
-    from assistant.answer.pipeline import Pipeline, ask
-    from assistant.evaluation.run import check_ready, run_item
-    from assistant.evaluation.score import summarize
-
-    items = _gold_items(spec)
-    t = time.perf_counter()
-    pipe = Pipeline.open(cfg, spec["backend"])
-    check_ready(pipe.backend)
-    open_seconds = time.perf_counter() - t
-    for item in items[:WARMUP_QUESTIONS]:
-        ask(pipe, item.question)  # first-use costs (jieba's POS model, caches), not counted
-    records = [run_item(pipe, item) for item in items]
-    overall = summarize([r.verdict for r in records]).overall
-    return {
-        "backend": pipe.backend.name,
-        "open_seconds": open_seconds,
-        "items": [_timing_row(r.verdict.latency_ms, r.verdict.timings_ms) for r in records],
-        **_accuracies(overall),
-    }
-
-
-def _worker_compare(cfg: Config, spec: dict[str, Any]) -> dict[str, Any]:
-    """Ours and the plain pipeline in one process, alternating who goes first on each
-    question, so that load from other processes on the machine hits both alike."""
-    from assistant.answer.pipeline import Pipeline, ask
-    from assistant.bench import baseline
-    from assistant.evaluation.run import check_ready, run_item
-    from assistant.evaluation.score import score_item, summarize
-
-    items = _gold_items(spec)
-    pipe = Pipeline.open(cfg, spec["backend"])
-    check_ready(pipe.backend)
-    scratch = Path(tempfile.mkdtemp(prefix="baseline-", dir=Path.cwd()))
-    plain, ingest_stats = baseline.build(cfg, scratch, pipe.backend, pipe.index.bm25)
-    for item in items[:WARMUP_QUESTIONS]:
-        ask(pipe, item.question)
-        plain.ask(item.question)
-    ours, theirs = [], []
-    for i, item in enumerate(items):
-        steps = [
-            lambda it=item: ours.append(run_item(pipe, it)),
-            lambda it=item: theirs.append(score_item(it, plain.ask(it.question).prediction)),
-        ]
-        for step in steps if i % 2 == 0 else reversed(steps):
-            step()
-    ours_summary = summarize([r.verdict for r in ours]).overall
-    plain_summary = summarize(theirs).overall
-    return {
-        "answering": plain.answering,
-        "baseline_ingest": asdict(ingest_stats),
-        "ours": {
-            "items": [_timing_row(r.verdict.latency_ms, r.verdict.timings_ms) for r in ours],
-            **_accuracies(ours_summary),
-        },
-        "plain": {
-            "items": [_timing_row(v.latency_ms, v.timings_ms) for v in theirs],
-            **_accuracies(plain_summary),
-        },
-    }
-
-
-def _gold_items(spec: dict[str, Any]) -> list[Any]:
-    from assistant.evaluation.run import load_gold
-
-    items = load_gold(Path(spec["gold"])).items
-    return items[: spec["limit"]] if spec.get("limit") else items
-
-
-def _timing_row(latency: float | None, timings: Any) -> dict[str, Any]:
-    return {"latency_ms": latency or 0.0, "timings_ms": dict(timings)}
-
-
-def _accuracies(m: Any) -> dict[str, float | None]:
-    return {
-        "answer_accuracy": m.answer_accuracy,
-        "supported_accuracy": m.supported_accuracy,
-        "refusal_recall": m.refusal_recall,
-        "recall_at_k": m.recall_at_k,
-    }
-
-
-WORKERS: dict[str, Callable[[Config, dict[str, Any]], dict[str, Any]]] = {
-    "ingest": _worker_ingest,
-    "reingest": _worker_reingest,
-    "build": _worker_build,
-    "query": _worker_query,
-    "compare": _worker_compare,
-}
-
-
-def worker_main(argv: Sequence[str]) -> None:
-    from assistant.config import load_config
-
-    task, spec_path, out_path = argv
-    spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
-    result = WORKERS[task](load_config(), spec)
-    Path(out_path).write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
-
-
-if __name__ == "__main__":
-    worker_main(sys.argv[1:])

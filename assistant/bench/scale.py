@@ -18,16 +18,16 @@ import numpy as np
 
 from assistant.bench import synth
 from assistant.config import Config
-from assistant.corpus.ingest import _document_order, new_manifest
+from assistant.corpus.ingest import document_order, new_manifest
 from assistant.corpus.metadata import MANIFEST
 from assistant.index.bm25 import BM25Index
 from assistant.index.generations import (
-    Index,
     commit,
     generation_dir,
     new_generation_id,
     save_generation,
 )
+from assistant.index.live import Index
 from assistant.index.vectors import VectorStore, connect
 from assistant.models import EMBEDDING_DIM as DIM
 from assistant.models import Chunk, Document
@@ -100,7 +100,7 @@ def build_scaled(src: Config, dst: Config, scale: int, seed: int) -> ScaleBuild:
 
     t = time.perf_counter()
     documents.sort(key=lambda d: d.doc_id)
-    chunks = _document_order(chunks, documents)
+    chunks = document_order(chunks, documents)
     bm25 = BM25Index.build([c.chunk_id for c in chunks], [c.search_text for c in chunks])
     bm25_seconds = time.perf_counter() - t
 

@@ -1,4 +1,5 @@
-"""The path of a document: load, clean, split, embed, store.
+"""The path of a document: load, clean, split, embed, store; as three steps, `diff` (what
+changed), `build` (a new generation beside the live one) and `commit_generation`.
 
 Incremental by content hash: an unchanged file costs no embedding work (its vectors are
 copied from the live generation), a changed file replaces its chunks (embedding only those
@@ -28,13 +29,13 @@ from assistant.index.generations import (
     check_model,
     commit,
     generation_dir,
+    load_chunks,
+    load_documents,
     new_generation_id,
     prune,
     read_manifest,
     save_generation,
 )
-from assistant.index.generations import _load_chunks as load_chunks
-from assistant.index.generations import _load_documents as load_documents
 from assistant.index.vectors import VectorStore, connect
 from assistant.models import EMBEDDING_DIM as DIM
 from assistant.models import EMBEDDING_MODEL_ID as MODEL_ID
@@ -105,34 +106,68 @@ def build_document(doc_id: str, loaded: LoadedFile, override: dict[str, str]) ->
     )
 
 
+@dataclass
+class Plan:
+    """What an ingest will do, found by comparing the files with the live generation."""
+
+    previous: Manifest | None  # the live generation before this ingest
+    base: Manifest | None  # the generation to reuse chunks and vectors from (None: afresh)
+    kept: list[Document]  # unchanged: reused as they are
+    fresh: list[Document]  # new or changed: loaded, cleaned and chunked again
+    removed: list[str]  # doc ids the index has and the files no longer do
+    stale: bool  # another cleaning/chunking version: every document is processed again
+
+    @property
+    def documents(self) -> list[Document]:
+        return sorted(self.kept + self.fresh, key=lambda d: d.doc_id)
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.base is not None and not self.fresh and not self.removed and not self.stale
+
+
 def ingest(
     cfg: Config,
     roots: list[Path] | None = None,
     rebuild: bool = False,
     progress: Progress | None = None,
 ) -> IngestSummary:
+    """Bring the index in line with the files: diff, build a new generation, commit it."""
     t0 = time.perf_counter()
     summary = IngestSummary()
-    index_dir = cfg.paths.index_dir
-    roots = roots or [cfg.paths.sources]
+    plan = diff(cfg, roots or [cfg.paths.sources], rebuild, summary)
+    if plan.up_to_date:
+        assert plan.base is not None
+        summary.up_to_date = True
+        summary.chunks, summary.generation = plan.base.chunks, plan.base.generation
+    else:
+        manifest = build(cfg, plan, summary, progress)
+        commit_generation(cfg, manifest, plan.previous)
+        summary.chunks, summary.generation = manifest.chunks, manifest.generation
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def diff(cfg: Config, roots: list[Path], rebuild: bool, summary: IngestSummary) -> Plan:
+    """Which files are new, changed, unchanged or gone; the new and changed ones are loaded
+    and cleaned (a file that cannot be is skipped with its reason, and what was indexed
+    from it is kept)."""
     files = scan(roots, cfg.ingest.extensions)
     overrides: dict[str, dict[str, str]] = {}
     for root in roots:
         if root.is_dir():
             overrides.update(load_manifest(root))
 
-    previous = read_manifest(index_dir)
-    live = None if rebuild else previous
-    if live is not None and live.index_mode != cfg.index.mode:
-        live = None  # another store holds no vectors to reuse: build afresh there
-    if live is not None:
-        check_model(live)
-    old_folder = generation_dir(index_dir, live.generation) if live else None
-    old_docs = {d.doc_id: d for d in load_documents(old_folder)} if old_folder else {}
-    fingerprint = pipeline_fingerprint(cfg)
+    previous = read_manifest(cfg.paths.index_dir)
+    base = None if rebuild else previous
+    if base is not None and base.index_mode != cfg.index.mode:
+        base = None  # another store holds no vectors to reuse: build afresh there
+    if base is not None:
+        check_model(base)
+    old_docs = {d.doc_id: d for d in load_documents(_folder(cfg, base))} if base else {}
     # Another cleaner or chunker version: every document is processed again, but a chunk
     # whose text did not change still reuses its vector.
-    stale = live is not None and live.pipeline != fingerprint
+    stale = base is not None and base.pipeline != pipeline_fingerprint(cfg)
 
     kept: list[Document] = []
     fresh: list[Document] = []
@@ -163,69 +198,84 @@ def ingest(
         summary.changed += old is not None
         summary.added += old is None
 
-    current_ids = {d.doc_id for d in kept + fresh}
-    summary.removed = len(set(old_docs) - current_ids)
+    current = {d.doc_id for d in kept + fresh}
+    plan = Plan(previous, base, kept, fresh, sorted(set(old_docs) - current), stale)
+    summary.removed = len(plan.removed)
     summary.unchanged = len(kept)
-    documents = sorted(kept + fresh, key=lambda d: d.doc_id)
-    summary.documents = len(documents)
-    for d in documents:
+    summary.documents = len(current)
+    for d in plan.documents:
         summary.repaired_spans += d.clean_summary.get("mojibake_repaired", 0)
         summary.unrecoverable_spans += d.clean_summary.get("mojibake_unrecoverable", 0)
+    return plan
 
-    if live is not None and not fresh and not summary.removed and not stale:
-        summary.up_to_date = True
-        summary.chunks = live.chunks
-        summary.generation = live.generation
-        summary.seconds = time.perf_counter() - t0
-        return summary
 
+def build(
+    cfg: Config, plan: Plan, summary: IngestSummary, progress: Progress | None = None
+) -> Manifest:
+    """A new generation beside the live one: chunks (reused where their text is unchanged),
+    vectors (copied for reused chunks, embedded for new ones), BM25, the folder. Nothing
+    is live until `commit_generation`."""
     # Read only now: an up-to-date run never needs them, and 88k chunks take seconds to read.
-    old_chunks = load_chunks(old_folder) if old_folder else []
-    kept_ids = {d.doc_id for d in kept}
+    old_chunks = load_chunks(_folder(cfg, plan.base)) if plan.base else []
+    kept_ids = {d.doc_id for d in plan.kept}
     old_ids = {c.chunk_id for c in old_chunks}
-    fresh_chunks = [c for d in fresh for c in chunk_document(d, cfg.chunk)]
+    fresh_chunks = [c for d in plan.fresh for c in chunk_document(d, cfg.chunk)]
     reused = [c for c in old_chunks if c.doc_id in kept_ids]
     reused += [c for c in fresh_chunks if c.chunk_id in old_ids]
     new_chunks = [c for c in fresh_chunks if c.chunk_id not in old_ids]
-    chunks = reused + new_chunks
 
     generation = new_generation_id()
-    client = connect(cfg.index, index_dir)
+    client = connect(cfg.index, cfg.paths.index_dir)
     collection = f"{cfg.index.collection}_{generation}"
     store = VectorStore(client, collection, create=True)
-    if live is not None and reused:
+    if plan.base is not None and reused:
         summary.reused_chunks = store.copy_from(
-            VectorStore(client, live.collection), [c.chunk_id for c in reused]
+            VectorStore(client, plan.base.collection), [c.chunk_id for c in reused]
         )
-    dates = {d.doc_id: d.meta.date_num for d in documents}
+    documents = plan.documents
     if new_chunks:
-        from assistant.index.embed import E5Embedding  # only when there is text to embed
-
-        embedder = E5Embedding(cfg.embedding)
-        if progress:
-            progress.start(len(new_chunks))
-        t_embed = time.perf_counter()
-        vectors = embedder.embed_passages(
-            [c.search_text for c in new_chunks], progress.advance if progress else None
-        )
-        summary.embed_seconds = time.perf_counter() - t_embed
-        store.add(new_chunks, vectors, dates)
+        summary.embed_seconds = _embed(cfg, store, new_chunks, documents, progress)
         summary.embedded_chunks = len(new_chunks)
 
-    chunks = _document_order(chunks, documents)
-    folder = generation_dir(index_dir, generation)
+    chunks = document_order(reused + new_chunks, documents)
     bm25 = BM25Index.build([c.chunk_id for c in chunks], [c.search_text for c in chunks])
-    save_generation(folder, documents, chunks, bm25)
-    manifest = new_manifest(generation, collection, len(documents), len(chunks), cfg)
-    commit(index_dir, manifest)
-    # The previous generation stays for readers that opened it; half-built ones go.
-    keep = {generation} | ({previous.generation} if previous else set())
-    prune(index_dir, client, cfg.index.collection, keep)
+    save_generation(generation_dir(cfg.paths.index_dir, generation), documents, chunks, bm25)
+    return new_manifest(generation, collection, len(documents), len(chunks), cfg)
 
-    summary.chunks = len(chunks)
-    summary.generation = generation
-    summary.seconds = time.perf_counter() - t0
-    return summary
+
+def _embed(
+    cfg: Config,
+    store: VectorStore,
+    chunks: list[Chunk],
+    documents: list[Document],
+    progress: Progress | None,
+) -> float:
+    """Embed and store `chunks`; the seconds spent inside the embedding model."""
+    from assistant.index.embed import E5Embedding  # only when there is text to embed
+
+    embedder = E5Embedding(cfg.embedding)
+    if progress:
+        progress.start(len(chunks))
+    t = time.perf_counter()
+    vectors = embedder.embed_passages(
+        [c.search_text for c in chunks], progress.advance if progress else None
+    )
+    seconds = time.perf_counter() - t
+    store.add(chunks, vectors, {d.doc_id: d.meta.date_num for d in documents})
+    return seconds
+
+
+def commit_generation(cfg: Config, manifest: Manifest, previous: Manifest | None) -> None:
+    """Make the new generation live, atomically; the one before stays for readers that
+    opened it, and half-built ones go."""
+    commit(cfg.paths.index_dir, manifest)
+    keep = {manifest.generation} | ({previous.generation} if previous else set())
+    client = connect(cfg.index, cfg.paths.index_dir)
+    prune(cfg.paths.index_dir, client, cfg.index.collection, keep)
+
+
+def _folder(cfg: Config, manifest: Manifest) -> Path:
+    return generation_dir(cfg.paths.index_dir, manifest.generation)
 
 
 def new_manifest(
@@ -257,6 +307,6 @@ def _manifest_changed(old: Document, overrides: dict[str, dict[str, str]], doc_i
     return any(getattr(old.meta, k) != v for k, v in override.items())
 
 
-def _document_order(chunks: list[Chunk], documents: list[Document]) -> list[Chunk]:
+def document_order(chunks: list[Chunk], documents: list[Document]) -> list[Chunk]:
     rank = {d.doc_id: i for i, d in enumerate(documents)}
     return sorted(chunks, key=lambda c: (rank[c.doc_id], c.start))

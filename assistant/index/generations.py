@@ -1,4 +1,5 @@
-"""The persisted index: generations of (documents, chunks, BM25, vectors) and which one is live.
+"""Index generations on disk: each a folder of (documents, chunks, BM25) beside a Chroma
+collection of its vectors, and the pointer file that says which one is live.
 
 Every ingest that changes anything writes a new generation beside the live one and then
 swaps a small pointer file atomically, so an ingest that dies half-way leaves the previous
@@ -10,14 +11,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from assistant.config import Config
 from assistant.index.bm25 import BM25Index
-from assistant.index.vectors import VectorStore, connect
 from assistant.models import EMBEDDING_DIM as DIM
 from assistant.models import EMBEDDING_MODEL_ID as MODEL_ID
 from assistant.models import Chunk, Document, DocumentMeta
@@ -108,62 +107,11 @@ def prune(index_dir: Path, client: Any, collection_prefix: str, keep: set[str]) 
             client.delete_collection(name)
 
 
-def _load_documents(folder: Path) -> list[Document]:
+def load_documents(folder: Path) -> list[Document]:
     raw = json.loads((folder / "documents.json").read_text(encoding="utf-8"))
     return [Document(**{**d, "meta": DocumentMeta(**d["meta"])}) for d in raw]
 
 
-def _load_chunks(folder: Path) -> list[Chunk]:
+def load_chunks(folder: Path) -> list[Chunk]:
     with (folder / "chunks.jsonl").open(encoding="utf-8") as fh:
         return [Chunk(**json.loads(line)) for line in fh if line.strip()]
-
-
-@dataclass
-class Index:
-    """Everything retrieval and display read, for one generation."""
-
-    manifest: Manifest
-    documents: dict[str, Document]
-    chunks: list[Chunk]
-    by_id: dict[str, Chunk]
-    bm25: BM25Index
-    vectors: VectorStore
-    row_of: dict[str, int]
-    _search_texts: dict[str, str] = field(default_factory=dict)
-    _chunks_of: dict[str, list[Chunk]] = field(default_factory=dict)
-
-    def document_search_text(self, doc_id: str) -> str:
-        """A whole document in the normalized search form: its chunks' search texts, which
-        the ingest already converted. Converting the document again (OpenCC over tens of
-        kilobytes) was most of evidence selection at 1000x, where few documents repeat."""
-        text = self._search_texts.get(doc_id)
-        if text is None:
-            if not self._chunks_of:
-                for chunk in self.chunks:
-                    self._chunks_of.setdefault(chunk.doc_id, []).append(chunk)
-            parts = self._chunks_of.get(doc_id, [])
-            text = self._search_texts[doc_id] = "\n".join(c.search_text for c in parts)
-        return text
-
-    @classmethod
-    def open(cls, cfg: Config) -> Index:
-        manifest = read_manifest(cfg.paths.index_dir)
-        if manifest is None:
-            raise IndexMissing(
-                f"no index in {cfg.paths.index_dir}; build it with: assistant ingest"
-            )
-        check_model(manifest)
-        folder = generation_dir(cfg.paths.index_dir, manifest.generation)
-        documents = _load_documents(folder)
-        chunks = _load_chunks(folder)
-        client = connect(cfg.index, cfg.paths.index_dir)
-        bm25 = BM25Index.load(folder / "bm25")
-        return cls(
-            manifest=manifest,
-            documents={d.doc_id: d for d in documents},
-            chunks=chunks,
-            by_id={c.chunk_id: c for c in chunks},
-            bm25=bm25,
-            vectors=VectorStore(client, manifest.collection),
-            row_of={cid: i for i, cid in enumerate(bm25.ids)},
-        )

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from assistant.answer.guard import CITE
+from assistant.models import CITE_MARKER as CITE
 from assistant.models import Citation, Document, Response
 from assistant.textnorm import to_simplified, to_traditional
 

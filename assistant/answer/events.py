@@ -1,0 +1,31 @@
+"""What `ask_stream` yields while a question is answered, the Response last."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from assistant.models import Response
+
+
+@dataclass
+class Rewritten:
+    """The follow-up was rewritten into this standalone question (shown to the user)."""
+
+    standalone: str
+
+
+@dataclass
+class Token:
+    """A piece of the draft, as the model writes it (citations not yet renumbered)."""
+
+    text: str
+
+
+@dataclass
+class Retry:
+    """The guard rejected the draft shown so far; a new one follows."""
+
+    problems: str
+
+
+Event = Rewritten | Token | Retry | Response

@@ -1,0 +1,28 @@
+"""What answering hands a composer (the extractive one or a generator's prompt) and gets back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from assistant.answer.evidence import Evidence
+from assistant.answer.question import Question
+from assistant.answer.refusal import Support
+from assistant.models import Hit
+
+
+@dataclass
+class AnswerRequest:
+    question: Question
+    hits: list[Hit]  # passages, numbered [1]..[n] in this order
+    evidence: Evidence
+    support: Support
+    labels: list[str] = field(default_factory=list)  # per hit: "title (date) › section"
+    # A regeneration: the rejected draft and what the grounding guard found wrong with it.
+    previous: str = ""
+    failure: str = ""
+
+
+@dataclass
+class Draft:
+    text: str  # with [n] markers that refer to request.hits (1-based)
+    refused: bool

@@ -1,0 +1,157 @@
+"""llama.cpp behind llama-index's LLM interface: the model loaded once per process and
+chatted with in its own template. Imported only when the local backend first generates:
+llama-index costs a second to import, which config loading and the extractive path skip.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ChatResponseGen,
+    CompletionResponse,
+    CompletionResponseGen,
+    LLMMetadata,
+    MessageRole,
+)
+from llama_index.core.llms import CustomLLM
+from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
+from pydantic import PrivateAttr
+
+from assistant.backends.base import BackendError
+
+# (path, n_ctx, threads, n_batch) -> (Llama, the lock its decoding takes)
+_LOADED: dict[tuple[str, int, int, int], tuple[Any, threading.Lock]] = {}
+_LOAD_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    n_ctx: int
+    threads: int
+    n_batch: int
+    seed: int
+    cache_mb: int  # RAM for saved prompt states; 0: none
+
+
+def load_llama(path: Path, opts: LoadOptions) -> tuple[Any, threading.Lock]:
+    """The llama.cpp model for `path` and its lock, loaded at most once per process."""
+    key = (str(path), opts.n_ctx, opts.threads, opts.n_batch)
+    with _LOAD_LOCK:
+        if key not in _LOADED:
+            try:
+                from llama_cpp import Llama
+            except ImportError as err:
+                raise BackendError("llama-cpp-python is not installed; run: make install") from err
+            try:
+                llama = Llama(
+                    model_path=str(path),
+                    n_ctx=opts.n_ctx,
+                    n_threads=opts.threads,
+                    n_threads_batch=opts.threads,
+                    n_batch=opts.n_batch,
+                    seed=opts.seed,
+                    verbose=False,
+                )
+            except (ValueError, RuntimeError, OSError) as err:
+                raise BackendError(
+                    f"cannot load the local model {path} ({err}); delete it to have it "
+                    "assembled again, or set llm.local.model_file to a valid GGUF"
+                ) from err
+            if opts.cache_mb:
+                from llama_cpp import LlamaRAMCache
+
+                llama.set_cache(LlamaRAMCache(capacity_bytes=opts.cache_mb * 2**20))
+            _LOADED[key] = (llama, threading.Lock())
+        return _LOADED[key]
+
+
+class LlamaCppChat(CustomLLM):
+    """A llama.cpp model as a llama-index LLM, chatting with the model's own template."""
+
+    model_name: str = "local"
+    context_window: int = 4096
+    max_tokens: int = 256
+    temperature: float = 0.0
+    seed: int = 0
+    _llama: Any = PrivateAttr()
+    _lock: threading.Lock = PrivateAttr()
+
+    def __init__(self, llama: Any, lock: threading.Lock, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._llama = llama
+        self._lock = lock
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "llama_cpp_chat"
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        return LLMMetadata(
+            context_window=self.context_window,
+            num_output=self.max_tokens,
+            is_chat_model=True,
+            model_name=self.model_name,
+        )
+
+    def _params(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "max_tokens": kwargs.get("max_tokens") or self.max_tokens,
+            "temperature": self.temperature,
+            "seed": self.seed,
+        }
+
+    @llm_chat_callback()
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        text = "".join(self._stream(messages, kwargs))
+        return ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=text))
+
+    @llm_chat_callback()
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        def gen() -> ChatResponseGen:
+            text = ""
+            for delta in self._stream(messages, kwargs):
+                text += delta
+                yield ChatResponse(
+                    message=ChatMessage(role=MessageRole.ASSISTANT, content=text), delta=delta
+                )
+
+        return gen()
+
+    def _stream(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> Iterator[str]:
+        dicts = [{"role": m.role.value, "content": m.content or ""} for m in messages]
+        with self._lock:
+            chunks = self._llama.create_chat_completion(dicts, stream=True, **self._params(kwargs))
+            for chunk in chunks:
+                delta = chunk["choices"][0]["delta"].get("content")
+                if delta:
+                    yield delta
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        with self._lock:
+            out = self._llama.create_completion(prompt, **self._params(kwargs))
+        return CompletionResponse(text=out["choices"][0]["text"])
+
+    @llm_completion_callback()
+    def stream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseGen:
+        def gen() -> CompletionResponseGen:
+            text = ""
+            with self._lock:
+                for chunk in self._llama.create_completion(
+                    prompt, stream=True, **self._params(kwargs)
+                ):
+                    delta = chunk["choices"][0]["text"]
+                    text += delta
+                    yield CompletionResponse(text=text, delta=delta)
+
+        return gen()

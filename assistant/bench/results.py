@@ -1,0 +1,182 @@
+"""The bench's results as plain dataclasses: what each measured step gave, per scale, and
+the comparison with the plain llama-index pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.evaluation.score import percentile
+
+SEARCH_STAGES = ("normalize", "bm25", "embed_query", "dense", "fusion", "rerank")
+PRE_GENERATION = (*SEARCH_STAGES, "evidence")  # "retrieval": everything before generation
+STAGES = (*PRE_GENERATION, "generate", "verify")
+PLAIN_PRE_GENERATION = ("retrieve", "evidence")  # the plain pipeline's, see baseline.py
+DEFAULT_SCALES = (1, 10, 100, 1000)
+QUICK_SCALES = (1, 10, 100)
+
+
+@dataclass
+class Stat:
+    p50: float | None
+    p95: float | None
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Stat:
+        return cls(percentile(values, 50), percentile(values, 95))
+
+
+@dataclass
+class IngestResult:
+    """A real ingest: cold (nothing indexed), as `assistant ingest` runs it."""
+
+    documents: int
+    chunks: int
+    seconds: float
+    embed_seconds: float
+    chunks_per_s: float
+    embed_share: float  # of the ingest's time, spent inside the embedding model
+    process_seconds: float  # the whole process, imports included
+    peak_rss_mb: float
+
+
+@dataclass
+class BuildResult:
+    """A synthetic scale built without the embedding model (vectors are perturbed)."""
+
+    documents: int
+    chunks: int
+    seconds: float
+    generate_seconds: float
+    store_seconds: float
+    bm25_seconds: float
+    save_seconds: float
+    chunks_per_s: float  # everything but embedding
+    projected_embed_seconds: float  # these chunks at the 1x embedding rate
+    projected_ingest_seconds: float
+    projected_embed_share: float
+    peak_rss_mb: float
+
+
+@dataclass
+class ReingestResult:
+    """`ingest` again with nothing changed."""
+
+    seconds: float
+    up_to_date: bool
+    process_seconds: float
+    peak_rss_mb: float
+
+
+@dataclass
+class QueryResult:
+    """The gold questions asked warm, one after another, in one process."""
+
+    questions: int
+    backend: str
+    open_seconds: float
+    stages: dict[str, Stat]  # per stage, plus "search", "retrieval" and "total"
+    answer_accuracy: float | None
+    supported_accuracy: float | None
+    refusal_recall: float | None
+    recall_at_k: float | None
+    peak_rss_mb: float
+
+
+@dataclass
+class ColdStart:
+    """`assistant ask QUESTION --json`, process start to exit (page cache warm)."""
+
+    median_seconds: float
+    runs: list[float]
+    peak_rss_mb: float
+
+
+@dataclass
+class UIResult:
+    available: bool
+    detail: str
+    start_seconds: float | None = None
+    peak_rss_mb: float | None = None
+
+
+@dataclass
+class ScaleResult:
+    scale: int
+    documents: int
+    chunks: int
+    ingest: IngestResult | None  # 1x
+    build: BuildResult | None  # 10x and up
+    reingest: ReingestResult
+    query: QueryResult
+    cold_ask: ColdStart
+    ui: UIResult
+    index_mb: float
+
+
+@dataclass
+class Side:
+    """One pipeline's numbers on the gold set, in the paired comparison."""
+
+    answer_accuracy: float | None
+    supported_accuracy: float | None
+    retrieval_ms: Stat
+    total_ms: Stat
+    search_ms: Stat | None = None  # retrieval without evidence selection
+
+
+@dataclass
+class ComparisonResult:
+    questions: int
+    backend: str
+    baseline_answering: str
+    baseline_documents: int
+    baseline_nodes: int
+    baseline_ingest_seconds: float
+    baseline_embed_seconds: float
+    ours: Side
+    plain: Side
+    accuracy_gain_points: float | None
+    supported_gain_points: float | None
+    retrieval_p50_ratio: float | None  # ours / plain, everything before generation
+    retrieval_p95_ratio: float | None
+    search_p50_ratio: float | None  # ours / plain, the search alone (no evidence selection)
+    peak_rss_mb: float
+
+
+@dataclass
+class Target:
+    name: str
+    goal: str
+    measured: str
+    met: bool | None  # None: not measured in this run
+
+
+@dataclass
+class BenchResult:
+    started: str
+    seconds: float
+    command: str
+    machine: dict[str, Any]
+    options: dict[str, Any]
+    scales: list[ScaleResult] = field(default_factory=list)
+    comparison: ComparisonResult | None = None
+    targets: list[Target] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BenchOptions:
+    scales: tuple[int, ...] = DEFAULT_SCALES
+    out_dir: Path = Path("eval/bench")
+    backend: str | None = None  # of the comparison; scale runs answer extractively
+    gold: Path = Path("eval/gold.jsonl")
+    questions: int | None = None  # only the first N gold questions
+    seed: int = 0
+    repeats: int = 3  # cold starts of `assistant ask` per scale
+    baseline: bool = True
+    ui: bool = True
+    work: Path | None = None  # scratch folder; a removed temp folder by default
+    command: str = "assistant bench"
