@@ -166,9 +166,13 @@ class LLMConfig(_Section):
         return cast(LLMConfig, handler(data))
 
     def section(self, name: str) -> BackendSettings | None:
-        """The settings of backend `name` (None: it declares no section)."""
+        """The settings of backend `name`: its section, or its defaults when the config was
+        read before it was registered (None: it declares no section)."""
         found = (self.model_extra or {}).get(name)
-        return found if isinstance(found, BackendSettings) else None
+        if isinstance(found, BackendSettings):
+            return found
+        model = registry.get(name).settings
+        return model() if model is not None else None
 
 
 def _backend_sections(data: dict[str, Any]) -> dict[str, BackendSettings]:

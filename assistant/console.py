@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from types import TracebackType
+from typing import Self
 
 from rich.console import Console
 from rich.live import Live
@@ -18,21 +19,13 @@ from assistant.models import Response
 console = Console()
 
 
-class IngestProgress:
-    """A progress bar over the chunks being embedded (the slow part of an ingest)."""
+class Bars:
+    """Rich progress bars shown while the `with` block runs."""
 
-    def __init__(self) -> None:
-        self._bar = Progress(
-            TextColumn("embedding"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            transient=True,
-        )
-        self._task: int | None = None
+    def __init__(self, bar: Progress) -> None:
+        self._bar = bar
 
-    def __enter__(self) -> IngestProgress:
+    def __enter__(self) -> Self:
         self._bar.__enter__()
         return self
 
@@ -40,6 +33,23 @@ class IngestProgress:
         self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._bar.__exit__(kind, err, tb)
+
+
+class IngestProgress(Bars):
+    """A progress bar over the chunks being embedded (the slow part of an ingest)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            Progress(
+                TextColumn("embedding"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=console,
+                transient=True,
+            )
+        )
+        self._task: int | None = None
 
     def start(self, total: int) -> None:
         console.print(f"embedding {total} new chunks", highlight=False)

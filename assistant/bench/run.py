@@ -342,7 +342,7 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 def _notes(cfg: Config, opts: BenchOptions) -> list[str]:
     notes = [
-        "Scale runs (10x and up) add synthetic reports made by assistant/synth.py (seeded: "
+        "Scale runs (10x and up) add synthetic reports made by assistant/bench/synth.py (seeded: "
         f"seed {opts.seed}): sections of a real report shuffled, years shifted, figures and "
         "dates changed; their vectors are the real 1x vectors plus Gaussian noise "
         "(sigma 0.01 per dimension, re-normalised), NOT embedded by the model. Their ingest "

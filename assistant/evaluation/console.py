@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from types import TracebackType
 
 from rich.progress import (
     BarColumn,
@@ -15,33 +14,26 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from assistant.console import console
+from assistant.console import Bars, console
 from assistant.evaluation.report import guard_counts, guard_line
 from assistant.evaluation.results import Comparison, RunResult
 from assistant.evaluation.tables import metric_cells, summary_rows
 
 
-class EvalProgress:
+class EvalProgress(Bars):
     """One progress bar per configuration run."""
 
     def __init__(self) -> None:
-        self._bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=console,
+        super().__init__(
+            Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=console,
+            )
         )
-
-    def __enter__(self) -> EvalProgress:
-        self._bar.__enter__()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._bar.__exit__(kind, err, tb)
 
     def task(self, label: str, total: int) -> Callable[[], None]:
         task_id = self._bar.add_task(label, total=total)
