@@ -1,0 +1,40 @@
+"""The facts of a document, chunk by chunk: the extract stage of the ingest."""
+
+from __future__ import annotations
+
+from assistant.corpus.chunk import text_sentences
+from assistant.facts.model import Fact
+from assistant.facts.reader import DocContext, doc_context, read_sentence, section_context
+from assistant.models import Chunk, Document
+from assistant.textnorm import for_search
+
+
+def context_of(doc: Document) -> DocContext:
+    return doc_context(doc.doc_id, for_search(doc.meta.title), doc.meta.date, doc.meta.kind)
+
+
+def extract_facts(doc: Document, chunks: list[Chunk]) -> list[Fact]:
+    """Every figure mention of the document's chunks, read as a fact. Read from the
+    Simplified search form; the clause is kept in the document's own script."""
+    ctx = context_of(doc)
+    facts: list[Fact] = []
+    for chunk in chunks:
+        section = section_context(ctx, for_search(chunk.section))
+        for s, e in text_sentences(chunk.text):
+            shown = chunk.text[s:e]
+            norm = for_search(shown)
+            for fact in read_sentence(norm, ctx, section):
+                fact.chunk_id, fact.doc_id = chunk.chunk_id, doc.doc_id
+                fact.start, fact.end = chunk.start + s, chunk.start + e
+                fact.clause = _shown(fact.clause, norm, shown)
+                facts.append(fact)
+    return facts
+
+
+def _shown(clause: str, norm: str, shown: str) -> str:
+    """The clause in the document's own script: normalizing keeps lengths for report text
+    (t2s maps character to character), so the same span of the original is the clause."""
+    at = norm.find(clause)
+    if at < 0 or len(norm) != len(shown):
+        return clause
+    return shown[at : at + len(clause)]
