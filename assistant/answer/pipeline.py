@@ -20,6 +20,7 @@ from assistant.answer.conversation import Turn, standalone_question
 from assistant.answer.events import Event, Retry, Rewritten, Token
 from assistant.answer.evidence import Evidence, select_evidence
 from assistant.answer.extractive import extract
+from assistant.answer.facts import match_facts
 from assistant.answer.generate import Generation, Outcome, generate
 from assistant.answer.prompts import Prompter, passage_label
 from assistant.answer.question import Question
@@ -95,14 +96,19 @@ def ask_stream(
 
     with timed(timings, "evidence"):
         evidence = select_evidence(q, hits, pipe.index.bm25, pipe.config.answer)
+    with timed(timings, "facts"):
+        facts = match_facts(q, hits, pipe.index)
         support = refusal.judge(
-            q, hits, evidence, pipe.config.answer, pipe.index.document_search_text
+            q, hits, evidence, pipe.config.answer, pipe.index.document_search_text, facts
         )
     labels = [_label(pipe.index, h) for h in hits]
-    request = AnswerRequest(q, hits, evidence, support, labels=labels)
+    request = AnswerRequest(q, hits, evidence, support, facts, labels=labels)
 
     outcome = yield from _compose(pipe, request, timings, t0)
 
+    noted = outcome.refused and bool(support.note)
+    if noted:
+        outcome.text = support.note  # a refusal that says what the sources hold, cited
     with timed(timings, "verify"):
         text, order, dropped = verify_citations(outcome.text, len(hits))
         text = renumber(text, order)
@@ -113,7 +119,8 @@ def ask_stream(
     refused = outcome.refused or not order
     if refused:
         log.refusal_reason = log.refusal_reason or support.reason
-    response = respond(pipe.index, q, text, refused, [hits[n - 1] for n in order], hits, evidence)
+    cited = [hits[n - 1] for n in order]
+    response = respond(pipe.index, q, text, refused, cited, hits, evidence, noted)
     response.backend = outcome.backend
     response.guard = log
     response.notice = outcome.notice
@@ -160,9 +167,12 @@ def respond(
     cited: list[Hit],
     hits: list[Hit],
     evidence: Evidence,
+    noted: bool = False,
 ) -> Response:
+    """The Response; a refusal is the plain words of refusal unless it is `noted`: it says
+    what the sources do hold, citing it."""
     retrieved = [_citation(index, i + 1, h, i, evidence) for i, h in enumerate(hits)]
-    if refused:
+    if refused and not noted:
         text, cited = refusal.refusal_text(question), []
     citations = [_citation(index, n + 1, h, hits.index(h), evidence) for n, h in enumerate(cited)]
     return Response(

@@ -8,11 +8,18 @@ it quotes, which years and figures it names); they read them here, not each its 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from functools import cached_property
 
+from assistant.facts.match import Asked, ReportRef
+from assistant.facts.model import Kind, Period, Status
+from assistant.facts.periods import TimeContext, TimeMention, find_times
+from assistant.facts.reader import named_subject
 from assistant.figures import figures, is_year, numbers
 from assistant.textnorm import for_match, for_search, is_traditional
+
+HOME = "罗湖区"  # whom a question that names no one is about
 
 _LATIN = re.compile(r"[A-Za-z]")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -131,6 +138,205 @@ class Question:
         tagged = jieba.posseg.cut(self.norm)
         return tuple(w for w, flag in tagged if flag in _ENTITY_TAGS and len(w) > 1)
 
+    @cached_property
+    def report(self) -> ReportRef | None:
+        """A report the question names ("2021年政府工作报告中…", "八届六次全会…")."""
+        return read_report(self.norm)
+
+    @cached_property
+    def asks_only_figures(self) -> bool:
+        """Every part asks for a figure (no name, list or date beside them)."""
+        parts = [p for p in _PART_END.split(self.norm) if re.search(r"[\u4e00-\u9fff]{2}", p)]
+        other = [
+            p
+            for p in parts
+            if not _FIGURE_ASK.search(p)
+            and not re.fullmatch(
+                r"\W*" + (re.escape(read_report(p).phrase) if read_report(p) else "") + r"\W*", p
+            )
+        ]
+        return bool(self.asks) and not other and not self.asks_items
+
+    @cached_property
+    def asks(self) -> tuple[Asked, ...]:
+        """For each part that asks for a figure, what it fixes about it; () for a question
+        that asks for no figure (a name, a list, a date)."""
+        return read_asks(self.norm, date.today().year)
+
 
 def read_question(text: str) -> Question:
     return Question(text, for_search(text))
+
+
+# ------------------------------------------------------------------- figures asked for
+
+
+_REPORT = re.compile(
+    r"(?:(?P<year>(?:19|20)\d{2})\s*年\s*)?(?P<work>政府工作报告|工作报告)"
+    r"|(?P<plenary>[一二三四五六七八九十]+届[一二三四五六七八九十]+次全会)"
+    r"|《(?P<title>[^》]{2,40})》"
+    r"|(?P<article>[\u4e00-\u9fff“”]{2,14})一文"
+)
+_FIGURE_ASK = re.compile(r"多少|几(?![乎])|第几|百分之几")
+_PART_END = re.compile(r"(?<=[?？])")
+# Words of asking, not of the measure asked about.
+# Words of asking, not of the measure asked about.
+_ASK_WORDS = re.compile(
+    r"是|为|有(?=多少|几)|共有|各|约|大约|分别|一共|总共|累计|吗|呢|[?？,，。:：;；()\s]|"
+    r"提出|提到|据|按|称|报道|报告|一文|要|将|计划|目标|实际|预计|初步|控制在|控制|"
+    r"达到了|达到|达|提高到了|提高到|提高至|提升到|增至|增长到|降到|降至|突破了|突破|超过|位列|排第|排名|"
+    r"完成了|完成|实现了|实现|回顾|截至|截止|其中|又|了|使|从|由|到|以上|以下|以内|"
+    r"年均增长|增长|下降|增速|增幅|提高|减少|降低|年均"
+)
+_EDGE = re.compile(r"^(?:中|时|的|里|上|之|在|、)+|(?:中|时|的|里|上|之|是|在|、)+$")
+# A verb before the 多少: the measure is the noun after it ("安排多少资金").
+_VERB_ASK = re.compile(
+    r"(?:安排|投入|筹集|引进|新增|新建|完成|建设|举办|开展|实施|办理|提供|出台|推出|认定|组建|培育|"
+    r"打造|拆除|消减|帮扶|解决|选定|确定|授旗|收到)$"
+)
+_AFTER_UNIT = re.compile(
+    r"^(?:亿元|万元|亿|万|元|个|项|家|所|条|栋|座|套|名|人次|人|场|公里|平方米|剂|倍|%|件|位|户|轮|"
+    r"大|种|类|次|年|月|天|支)"
+)
+_COUNT_ASK = re.compile(r"多少|几(?![乎])")
+_NOUN_CUT = re.compile(
+    r"多少|几|的|实施|开展|完成|建设|建成|落户|授旗|通过|成立|进驻|提出|用于|开工|获得"
+)
+_DISTRICT_WORD = re.compile(
+    r"(?:罗湖区|罗湖|深圳市|深圳|全市|全区|(?:福田|南山|宝安|龙岗|龙华|坪山|光明|盐田|大鹏)区?)"
+    r"(?=[\u4e00-\u9fff])"
+)
+_ACTUAL_ASK = re.compile(
+    r"实际|已经|已|完成了|实现了|达到了|提高到了|增至|回顾|过去|截至|上年|去年"
+)
+_TARGET_WORDS = re.compile(
+    r"目标|预期|力争|争取|确保|今后|未来|计划(?=[全新建投完实引筹开推举出提到于达年在要])|"
+    r"(?:将|要)(?:达到|突破|超过|实现|建设|新增|控制|降到|降至|提高|提升|形成|完成|使|引进|筹集|"
+    r"新改扩建|建成|打造|聚焦|实施|重点|做好|推动|推进)"
+)
+_CHANGE_ASK = re.compile(r"增长|增速|增幅|(?<![降])下降(?![到至])|降低|减少|年均增")
+# A month named for an event ("2024年9月罗湖区委全会…") dates the event, not the figure.
+_EVENT_DATE = re.compile(r"[^?？,，]{0,8}(?:全会|会议|大会|党代会|召开|印发|发布|报告)")
+_RANK_ASK = re.compile(r"第几|排第|排名|位列|居第")
+_SHARE_ASK = re.compile(r"比例|比重|占比|覆盖率|率是多少|百分之几|占[^?？]*多少")
+
+
+def read_report(norm: str) -> ReportRef | None:
+    m = _REPORT.search(norm)
+    if m is None:
+        return None
+    if m["work"]:
+        return ReportRef(m.group(0), int(m["year"]) if m["year"] else None, "work_report")
+    return ReportRef(m["plenary"] or m["title"] or m["article"])
+
+
+def read_asks(norm: str, this_year: int) -> tuple[Asked, ...]:
+    """One Asked per part that asks for a figure. A part takes the report it names, else the
+    one an earlier part named, else one named after the questions ("…?(2021年政府工作报告)");
+    and the time and place of the part before when it names none of its own."""
+    parts = [p for p in _PART_END.split(norm) if p.strip()]
+    trailing = next(
+        (read_report(p) for p in reversed(parts) if not _FIGURE_ASK.search(p) and read_report(p)),
+        None,
+    )
+    current = trailing
+    asks: list[Asked] = []
+    previous: Asked | None = None
+    for part in parts:
+        own = read_report(part)
+        current = own or current
+        if not _FIGURE_ASK.search(part):
+            continue
+        ask = _read_part(part, current, this_year)
+        if previous is not None and own is None:
+            ask = replace(
+                ask,
+                metric=ask.metric or previous.metric,
+                period=ask.period or previous.period,
+                until=ask.until if ask.period else previous.until,
+                subject=ask.subject or previous.subject,
+                status=ask.status or previous.status,
+            )
+        asks.append(ask)
+        previous = ask
+    return tuple(asks)
+
+
+def _read_part(part: str, report: ReportRef | None, this_year: int) -> Asked:
+    text = part.replace(report.phrase, " ") if report else part
+    if report is not None and report.year is not None:
+        review_end = report.year - 1 if report.kind == "work_report" else report.year
+        ctx = TimeContext(report.year, None, review_end)
+        now = report.year
+    else:
+        ctx = TimeContext(this_year, None, this_year)
+        now = None  # "过去五年" with no report named: not fixed
+    found = find_times(text, ctx)
+    times = [t for t in found if not t.base and not _event_date(text, t)]
+    if now is None:
+        times = [t for t in times if re.search(r"\d{4}|十[二三四五]五", text[t.start : t.end])]
+    period = times[-1].period if times else None
+    until = bool(times) and (times[-1].target_year or text[: times[-1].start].endswith("截至"))
+    kind = _asked_kind(text)
+    if period is not None and kind == "change" and re.search(r"(?:从|由)\s*\d{4}", text):
+        period = Period.years(period.first_year + 1, period.last_year)  # growth from 2015 to 2020
+    status: Status | None = None
+    to_year = any(t.target_year and t.period.last_year >= (now or this_year) for t in times)
+    if _TARGET_WORDS.search(text) or to_year:
+        status = "target"
+    elif _ACTUAL_ASK.search(text):
+        status = "actual"
+    units = [m.group(1) or "" for m in _ASKED_UNIT.finditer(text)]
+    metric = _asked_metric(text, found)
+    subject = named_subject(text, HOME)
+    given = frozenset(numbers(for_match(text))) | {f.number for f in figures(text)}
+    unit = units[0] if units else ""
+    return Asked(part, metric, period, subject, status, kind, unit, report, until, given)
+
+
+def _event_date(text: str, t: TimeMention) -> bool:
+    return t.period.start == t.period.end and _EVENT_DATE.match(text, t.end) is not None
+
+
+def _asked_kind(text: str) -> Kind | None:
+    if _RANK_ASK.search(text):
+        return "rank"
+    if _SHARE_ASK.search(text):
+        return "share"
+    if _CHANGE_ASK.search(text):
+        return "change"
+    return None
+
+
+def _asked_metric(text: str, times: list) -> str:  # type: ignore[type-arg]
+    """The measure asked about: the noun a count asks for ("为多少支招商先锋队授旗"), else
+    the words before the 多少 ("罗湖固定资产投资累计完成多少")."""
+    for t in sorted(times, key=lambda t: -t.start):
+        text = text[: t.start] + " " + text[t.end :]
+    text = _DISTRICT_WORD.sub(" ", text)
+    text = re.sub(r"[“”\"「」『』《》()（）]", "", text)
+    ask = _COUNT_ASK.search(text) or re.search(r"第几|百分之几", text)
+    if ask is None:
+        return ""
+    rest = text[ask.end() :]
+    unit = _AFTER_UNIT.match(rest)
+    after = rest[unit.end() :] if unit else rest
+    noun = re.match(r"^([\u4e00-\u9fff][\u4e00-\u9fff、]{1,13})", after)
+    noun_text = _EDGE.sub("", _NOUN_CUT.split(noun.group(1))[0]) if noun else ""
+    before = text[: ask.start()]
+    pieces = [_EDGE.sub("", p) for p in _ASK_WORDS.split(before)]
+    pieces = [p for p in pieces if len(p) >= 2]
+    if len(noun_text) >= 2 and _VERB_ASK.search(before.strip()):
+        # "补齐民生短板投入多少资金": the noun with the words that qualify it
+        return (pieces[-1] if pieces else "") + noun_text
+    if len(noun_text) >= 2 and unit:
+        return _generic(noun_text)
+    return _generic(pieces[-1] if pieces else noun_text)
+
+
+_GENERIC_TAIL = re.compile(r"(?<=[\u4e00-\u9fff]{2})(?:事项|工作|情况|数量|总数|总量)$")
+
+
+def _generic(metric: str) -> str:
+    """“秒批”事项 asks for the 秒批: words that end many a name are not the measure."""
+    return _GENERIC_TAIL.sub("", metric)

@@ -17,11 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.answer.evidence import Evidence
+from assistant.answer.facts import NO_MATCH, FactMatch, Found
 from assistant.answer.question import Question
 from assistant.config import AnswerConfig, LLMConfig
+from assistant.facts.match import Asked
 from assistant.figures import has_number, states_value
 from assistant.models import Hit
-from assistant.textnorm import for_search, to_traditional
+from assistant.textnorm import for_search, to_simplified, to_traditional
 
 REFUSAL_ZH = "资料中未找到与该问题直接相关的内容。"
 REFUSAL_EN = "The sources do not contain the answer to this question."
@@ -45,6 +47,9 @@ class Support:
     # The passages' words were found to cover the question's. Not for English questions:
     # they share no words with Chinese passages, so only their years were checked.
     covered: bool = False
+    # A refusal that says what the sources do hold: "资料中没有2023年的数据；…[n]", where
+    # [n] is passage n of the hits.
+    note: str = ""
 
 
 def refusal_text(question: Question) -> str:
@@ -67,15 +72,104 @@ def judge(
     evidence: Evidence,
     cfg: AnswerConfig,
     document_text: Callable[[str], str],
+    facts: FactMatch = NO_MATCH,
 ) -> Support:
-    """Whether the passages support an answer: they cover the question's key terms, name
-    the years, figures and places it names, and state the kind of value it asks for."""
+    """Whether the passages support an answer.
+
+    A question asking for figures is supported when, for each part the facts decide, a fact
+    of the retrieved passages fits what it fixes (metric, period, subject, status); when the
+    facts of its metric all contradict it, the refusal says what they hold. Otherwise (no
+    fact of the metric, or a question asking no figure) the words decide: the passages cover
+    the question's key terms, name the years, figures and places it names, and state the
+    kind of value it asks for."""
+    miss = facts.first_miss()
+    if miss is not None:
+        part, found, slot = miss
+        note = miss_note(question, part.asked, found, slot)
+        return Support(False, f"the facts of the metric are of another {slot}", note=note)
+    if facts.answered:
+        # The facts fit; the places it names must still be in their documents.
+        reason = _unnamed_entity(question, hits, document_text)
+        return Support(False, reason) if reason else Support(True, "", covered=True)
+    absent = _absent_metric(question, hits)
+    if absent:
+        note = f"资料中没有“{absent}”的数据。"
+        note = to_traditional(note) if question.traditional else note
+        return Support(False, f"no passage mentions {absent}", note=note)
     reason = _unsupported(question, hits, evidence, cfg, document_text) or _no_value(
         question, evidence, cfg
     )
     if reason:
         return Support(False, reason)
     return Support(True, "", covered=not question.english)
+
+
+def _absent_metric(question: Question, hits: list[Hit]) -> str:
+    """The measure a figure question asks for, when no retrieved passage names it, even
+    with words between its characters (社零 is in 社会消费品零售总额; 议案 is not in
+    "建议672件、政协提案"): the passages are about something else."""
+    if question.english:
+        return ""
+    for asked in question.asks:
+        name = _GENERIC_TAIL.sub("", re.sub(r"[^\u4e00-\u9fff]", "", asked.metric))[-4:]
+        if not _PLAIN_NAME.fullmatch(name) or name not in asked.text:
+            continue  # a phrase, not the name of a measure: the words decide
+        if not any(names(name, h.chunk.search_text) for h in hits):
+            return asked.metric
+    return ""
+
+
+# Words that end many a name without naming what is measured: “秒批”事项, 民生工作.
+_GENERIC_TAIL = re.compile(r"(?:事项|工作|情况|数量|总数|方面|总量)$")
+# The name of a measure: a few characters, no verb or particle in it.
+_PLAIN_NAME = re.compile(
+    r"(?:(?![了有的第是在把将为与和及或纳创实施开展完成建设])[\u4e00-\u9fff]){2,6}"
+)
+
+
+def names(name: str, text: str) -> bool:
+    """`name`'s characters in order in `text`, a few words apart at most: an abbreviation of
+    two characters may stand for a long name (社零), a longer name may gain a word or two."""
+    window = 8 if len(name) == 2 else len(name) + 3
+    start = text.find(name[0])
+    while start >= 0:
+        pos, ok = start, True
+        for ch in name[1:]:
+            pos = text.find(ch, pos + 1, start + window)
+            if pos < 0:
+                ok = False
+                break
+        if ok:
+            return True
+        start = text.find(name[0], start + 1)
+    return False
+
+
+_MISSING = {
+    "subject": "{subject}的数据",
+    "kind": "所问口径的数据",
+    "unit": "以{unit}计的数据",
+}
+
+
+def miss_note(question: Question, asked: Asked, found: Found, slot: str) -> str:
+    """ "资料中没有2023年的数据；资料中有：2020年…金融业增加值…[1]"."""
+    if slot == "period" and asked.period is not None:
+        what = f"{asked.period.zh()}的数据"
+    elif slot == "status":
+        what = "相关目标" if asked.status == "target" else "实际完成的数据"
+    else:
+        what = _MISSING.get(slot, "所问的数据").format(subject=asked.subject, unit=asked.unit)
+    fact = found.fact
+    said = fact.period is None or str(fact.period.first_year) in fact.clause
+    when = "" if said or fact.period is None else fact.period.zh()
+    held = f"{when}{'，' if when else ''}{fact.clause}"
+    if fact.status == "target" and "目标" not in held:
+        held += "（目标）"
+    if question.english:
+        return f"{REFUSAL_EN} The sources hold: {held}[{found.hit + 1}]"
+    note = f"资料中没有{what}；资料中有：{held}[{found.hit + 1}]"
+    return to_traditional(note) if question.traditional else to_simplified(note)
 
 
 def _unsupported(
@@ -103,13 +197,21 @@ def _unsupported(
     for term in question.passage_terms:
         if not any(_mentions(term, h.chunk.search_text) for h in relevant):
             return f"no passage on the question mentions {term}"
-    # A place, person or organisation it names must at least occur in their documents
-    # (a report on Luohu need not repeat 罗湖 in every paragraph; one on Futian would).
-    if not question.english:
-        docs = [document_text(d) for d in dict.fromkeys(h.chunk.doc_id for h in relevant)]
-        for name in question.entities:
-            if not any(name in d for d in docs):
-                return f"the sources found do not mention {name}"
+    return _unnamed_entity(question, relevant, document_text)
+
+
+def _unnamed_entity(
+    question: Question, hits: list[Hit], document_text: Callable[[str], str]
+) -> str:
+    """A place, person or organisation the question names must at least occur in the
+    passages' documents (a report on Luohu need not repeat 罗湖 in every paragraph; one on
+    Futian would)."""
+    if question.english:
+        return ""
+    docs = [document_text(d) for d in dict.fromkeys(h.chunk.doc_id for h in hits)]
+    for name in question.entities:
+        if not any(name in d for d in docs):
+            return f"the sources found do not mention {name}"
     return ""
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from assistant.answer.evidence import Evidence
+from assistant.answer.facts import NO_MATCH, FactMatch
 from assistant.answer.question import Question
 from assistant.answer.refusal import Support
 from assistant.models import Hit
@@ -16,6 +17,7 @@ class AnswerRequest:
     hits: list[Hit]  # passages, numbered [1]..[n] in this order
     evidence: Evidence
     support: Support
+    facts: FactMatch = NO_MATCH  # the facts that answer it, part by part
     labels: list[str] = field(default_factory=list)  # per hit: "title (date) › section"
     # A regeneration: the rejected draft and what the grounding guard found wrong with it.
     previous: str = ""

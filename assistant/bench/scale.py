@@ -20,6 +20,8 @@ from assistant.bench import synth
 from assistant.config import Config
 from assistant.corpus.ingest import document_order, new_manifest
 from assistant.corpus.metadata import MANIFEST
+from assistant.facts.extract import extract_facts
+from assistant.facts.table import FactTable
 from assistant.index.bm25 import BM25Index
 from assistant.index.generations import (
     commit,
@@ -81,6 +83,7 @@ def build_scaled(src: Config, dst: Config, scale: int, seed: int) -> ScaleBuild:
 
     flush(_Pending(real.chunks, [vectors], {d.doc_id: d.meta.date_num for d in real_docs}))
     documents, chunks = list(real_docs), list(real.chunks)
+    facts = list(real.facts.facts)
     pending = _Pending([], [], {})
     n_synth = len(real_docs) * (scale - 1)
     t = time.perf_counter()
@@ -88,6 +91,7 @@ def build_scaled(src: Config, dst: Config, scale: int, seed: int) -> ScaleBuild:
         write_synthetic(dst.paths.sources, made.document)
         documents.append(made.document)
         chunks.extend(made.chunks)
+        facts.extend(extract_facts(made.document, made.chunks))
         pending.chunks.extend(made.chunks)
         pending.vectors.append(synth.perturb(vectors[made.source_rows], seed * 1_000_003 + k))
         pending.dates[made.document.doc_id] = made.document.meta.date_num
@@ -105,7 +109,8 @@ def build_scaled(src: Config, dst: Config, scale: int, seed: int) -> ScaleBuild:
     bm25_seconds = time.perf_counter() - t
 
     t = time.perf_counter()
-    save_generation(generation_dir(dst.paths.index_dir, generation), documents, chunks, bm25)
+    folder = generation_dir(dst.paths.index_dir, generation)
+    save_generation(folder, documents, chunks, bm25, FactTable(facts))
     manifest = new_manifest(generation, collection, len(documents), len(chunks), dst)
     commit(dst.paths.index_dir, manifest)
     save_seconds = time.perf_counter() - t

@@ -23,6 +23,8 @@ from assistant.corpus.chunk import chunk_document
 from assistant.corpus.clean import clean_text
 from assistant.corpus.load import LoadedFile, LoadError, content_hash, load_file
 from assistant.corpus.metadata import MANIFEST, apply_manifest, load_manifest, read_meta
+from assistant.facts.extract import FACTS_VERSION, extract_facts
+from assistant.facts.table import FactTable
 from assistant.index.bm25 import BM25Index
 from assistant.index.generations import (
     Manifest,
@@ -72,6 +74,8 @@ class IngestSummary:
     skipped: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    facts: int = 0
+    facts_seconds: float = 0.0
     up_to_date: bool = False
     generation: str = ""
 
@@ -239,8 +243,24 @@ def build(
 
     chunks = document_order(reused + new_chunks, documents)
     bm25 = BM25Index.build([c.chunk_id for c in chunks], [c.search_text for c in chunks])
-    save_generation(generation_dir(cfg.paths.index_dir, generation), documents, chunks, bm25)
+    t = time.perf_counter()
+    facts = _facts(cfg, plan, chunks)
+    summary.facts, summary.facts_seconds = len(facts), time.perf_counter() - t
+    save_generation(generation_dir(cfg.paths.index_dir, generation), documents, chunks, bm25, facts)
     return new_manifest(generation, collection, len(documents), len(chunks), cfg)
+
+
+def _facts(cfg: Config, plan: Plan, chunks: list[Chunk]) -> FactTable:
+    """The extract stage: the facts of new and changed documents are read from their chunks;
+    an unchanged document keeps the facts the live generation has of it."""
+    old = FactTable.load(_folder(cfg, plan.base)) if plan.base else FactTable()
+    by_doc: dict[str, list[Chunk]] = {}
+    for c in chunks:
+        by_doc.setdefault(c.doc_id, []).append(c)
+    facts = [f for d in plan.kept for f in old.of_doc(d.doc_id)]
+    for doc in plan.fresh:
+        facts.extend(extract_facts(doc, by_doc.get(doc.doc_id, [])))
+    return FactTable(facts)
 
 
 def _embed(
@@ -296,8 +316,9 @@ def new_manifest(
 
 
 def pipeline_fingerprint(cfg: Config) -> str:
-    """What decides the chunks besides the files: the processing version and chunk sizes."""
-    raw = json.dumps([PIPELINE_VERSION, cfg.chunk.model_dump()], sort_keys=True)
+    """What decides the chunks and facts besides the files: the processing and fact-reading
+    versions and the chunk sizes."""
+    raw = json.dumps([PIPELINE_VERSION, FACTS_VERSION, cfg.chunk.model_dump()], sort_keys=True)
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 

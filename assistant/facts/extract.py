@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 from assistant.corpus.chunk import text_sentences
 from assistant.facts.model import Fact
 from assistant.facts.reader import DocContext, doc_context, read_sentence, section_context
 from assistant.models import Chunk, Document
 from assistant.textnorm import for_search
+
+
+def _reading_version() -> str:
+    """The source of the fact reader: when it changes, the next ingest reads every document
+    again (vectors are reused; only cleaning, chunking and reading are redone)."""
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for name in ("mentions.py", "periods.py", "reader.py", "extract.py", "model.py"):
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+FACTS_VERSION = _reading_version()
 
 
 def context_of(doc: Document) -> DocContext:

@@ -122,6 +122,7 @@ class Fact:
     end: int = 0
     at: tuple[int, int] = (0, 0)
     clause: str = ""
+    context: str = ""  # the sentence up to the figure, search form, at most 40 characters
     tags: list[str] = field(default_factory=list)  # e.g. "planted": text addressed to a model
 
     @property

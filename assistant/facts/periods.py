@@ -14,11 +14,11 @@ _PLANS = {"十二五": (2011, 2015), "十三五": (2016, 2020), "十四五": (20
 _PLANS |= {"十五五": (2026, 2030)}
 
 Y = r"((?:19|20)\d{2})"
-_BASE_BEFORE = re.compile(r"(?:比|较|高于|低于|快于|慢于|恢复至|恢复到|相当于)$")
+_BASE_BEFORE = re.compile(r"(?:(?<![占同])比|较|高于|低于|快于|慢于|恢复至|恢复到|相当于)$")
 _EXPRESSIONS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (name, re.compile(pattern))
     for name, pattern in (
-        ("span", rf"{Y}\s*(?:-|—|–|~|至|到)\s*{Y}\s*年"),
+        ("span", rf"{Y}\s*年?\s*(?:-|—|–|~|至|到)\s*{Y}\s*年"),
         ("since", rf"{Y}\s*年以来"),
         ("half", rf"(?:{Y}\s*年)?\s*(上|下)半年"),
         ("months", rf"(?:{Y}\s*年)?\s*(\d{{1,2}})\s*(?:-|—|–|~|至)\s*(\d{{1,2}})\s*月"),
@@ -78,7 +78,11 @@ def find_times(text: str, ctx: TimeContext) -> list[TimeMention]:
             period = _resolve(name, m, ctx, found)
             if period is None:
                 continue
-            base = bool(_BASE_BEFORE.search(text[: m.start()])) or text.startswith("同期", m.end())
+            base = (
+                bool(_BASE_BEFORE.search(text[: m.start()]))
+                or text.startswith("同期", m.end())
+                or (text[: m.start()].endswith(("是", "为")) and text.startswith("的", m.end()))
+            )
             found.append(TimeMention(m.start(), m.end(), period, name == "target", base))
             for i in range(m.start(), m.end()):
                 taken[i] = True

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.facts.mentions import Mention, find_mentions
-from assistant.facts.model import Fact, Kind, Period, Status
+from assistant.facts.model import Fact, Kind, Period, Status, to_base
 from assistant.facts.periods import TimeContext, TimeMention, find_times
 
 # -- subjects ---------------------------------------------------------------------------
@@ -25,7 +25,7 @@ _ENTITY = re.compile(
     r"|(?P<province>广东省|广东|全省)"
     r"|(?P<nation>全国|国家)"
     r"|(?P<hk>香港)"
-    r"|(?P<street>[\u4e00-\u9fff]{2,3}街道)"
+    r"|(?P<street>(?:(?![多少几个每各全该本])[\u4e00-\u9fff]){2,3}街道)"
     r"|(?P<own>全区|我区|本区)"
 )
 # An entity after these words is the scope of a comparison or a ranking, not the subject:
@@ -50,7 +50,7 @@ _FUTURE_VERB = (
     r"打造|开展|深化|力争|努力|大力|不断|逐步|完成|新增|建成|实现|达到|形成|出台|启动|举办|"
     r"召开|引进|筹集|提供|培育|支持|建立|构建|投入|确保|争取"
 )
-_WEAK_TARGET = re.compile(rf"(?:将|要|拟)(?:{_FUTURE_VERB})|预计|努力|规划")
+_WEAK_TARGET = re.compile(rf"(?:将|要|拟)(?:{_FUTURE_VERB})|预计|努力")
 _ACTUAL = re.compile(r"已|完成了|实现了|取得|达成|累计完成|共完成")
 
 # -- kind -------------------------------------------------------------------------------
@@ -198,6 +198,7 @@ def read_sentence(sentence: str, doc: DocContext, section: SectionContext) -> li
             value_hi=m.value_hi,
             at=(m.start, m.end),
             clause=clause_of(sentence, m),
+            context=sentence[max(0, m.start - 40) : m.end],
         )
         facts.append(fact)
         previous = fact
@@ -235,6 +236,14 @@ def _subject(sentence: str, m: Mention, doc: DocContext) -> str:
         if found:
             return _canonical(found[-1], doc)
     return doc.subject
+
+
+def named_subject(text: str, home: str) -> str | None:
+    """The subject a text names (a question: "2020年福田区…"), None when it names none or
+    only its own (全区)."""
+    doc = DocContext("", home, None, None, "", None)
+    found = [e for e in _ENTITY.finditer(text) if not e["own"] and _is_subject(text, e, doc)]
+    return _canonical(found[-1], doc) if found else None
 
 
 def _is_subject(text: str, e: re.Match[str], doc: DocContext) -> bool:
@@ -279,6 +288,10 @@ def _kind(sentence: str, m: Mention) -> Kind:
         return "change" if re.search(r"\d{4}年|增长|增加|提高", between) else "share"
     if m.unit in _CHANGE_UNITS and _CHANGE_BEFORE.search(before):
         return "change"
+    clause = sentence[_clause_start(sentence, m.start) : m.start]
+    respectively = re.search(r"分别(.{0,8}?)[\d一二三四五六七八九十]", clause)
+    if m.unit in _CHANGE_UNITS and respectively and _CHANGE_BEFORE.search(respectively.group(1)):
+        return "change"  # 分别累计下降25.7%、37.9%: every figure of the list
     if m.unit in ("%", "成"):
         return "share"
     return "level"
@@ -363,7 +376,8 @@ def _status(
     to_year = any(t.target_year and t.end <= m.start for t in times)
     if period is not None and doc.year is not None and period.last_year < doc.year:
         # A past period is a result, unless the clause itself names it a target.
-        return "target" if _STRONG_TARGET.search(clause) or to_year else "actual"
+        strong = _STRONG_TARGET.search(clause) or _STRONG_TARGET.search(before)
+        return "target" if strong or to_year else "actual"
     if _STRONG_TARGET.search(before) or _WEAK_TARGET.search(before) or to_year:
         return "target"
     if period is not None and doc.year is not None and period.last_year > doc.year:
@@ -375,6 +389,7 @@ def _status(
     return "actual"
 
 
+_FUNDING_VERBS = frozenset({"投入", "安排", "筹集", "拨付", "下达", "投资", "支出", "统筹"})
 _ASPECTS = frozenset({"增速", "增幅", "降幅", "总量", "规模", "增长", "比重", "同比", "总额"})
 _COUNT_UNITS = frozenset("个项家所条栋座套名场支批类大种件次轮届户宗处片块部台间张枚票")
 _SCOPE_WORDS = re.compile(
@@ -430,6 +445,8 @@ def _metric(sentence: str, m: Mention, mentions: list[Mention]) -> str:
         return ""  # 占地区生产总值比重达到39.4%: the share of the figure before
     head = _clean(_COMPARISON.sub("", _SCOPE_WORDS.sub("", before)))
     head = re.split(r"占", head)[0]
+    if head in _FUNDING_VERBS and to_base(m.value, m.unit)[1] == "元":
+        return f"{head}资金"  # 投入77亿元, 安排1.33亿元: money spent is funding
     if head in _ASPECTS:
         return ""  # 增速居全市第二: an aspect of the figure before
     if noun and len(noun) >= 2 and (not head or _VERB_BEFORE_NOUN.search(before)):

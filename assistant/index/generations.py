@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from assistant.facts.table import FactTable
 from assistant.index.bm25 import BM25Index
 from assistant.models import EMBEDDING_DIM as DIM
 from assistant.models import EMBEDDING_MODEL_ID as MODEL_ID
@@ -72,9 +73,14 @@ def check_model(manifest: Manifest) -> None:
 
 
 def save_generation(
-    folder: Path, documents: list[Document], chunks: list[Chunk], bm25: BM25Index
+    folder: Path,
+    documents: list[Document],
+    chunks: list[Chunk],
+    bm25: BM25Index,
+    facts: FactTable,
 ) -> None:
     folder.mkdir(parents=True, exist_ok=True)
+    facts.save(folder)
     (folder / "documents.json").write_text(
         json.dumps([asdict(d) for d in documents], ensure_ascii=False), encoding="utf-8"
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from assistant.config import Config
+from assistant.facts.table import FactTable
 from assistant.index.bm25 import BM25Index
 from assistant.index.generations import (
     IndexMissing,
@@ -31,6 +32,7 @@ class Index:
     bm25: BM25Index
     vectors: VectorStore
     row_of: dict[str, int]
+    facts: FactTable = field(default_factory=FactTable)
     _search_texts: dict[str, str] = field(default_factory=dict)
     _chunks_of: dict[str, list[Chunk]] = field(default_factory=dict)
 
@@ -68,4 +70,5 @@ class Index:
             bm25=bm25,
             vectors=VectorStore(client, manifest.collection),
             row_of={cid: i for i, cid in enumerate(bm25.ids)},
+            facts=FactTable.load(folder),
         )

@@ -1,0 +1,132 @@
+"""The facts that answer a question: the facts of the retrieved passages matched, part by
+part, to what the question fixes (metric, period, subject, status, kind, unit).
+
+A part is answered by a fact that fits every slot it fixes; a fact of the asked metric that
+contradicts one (another year, another district, a target for a result) is a near miss,
+kept to say what the sources do hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from assistant.answer.question import HOME, Question, ReportRef
+from assistant.facts.match import Asked, failed_slot, metric_match
+from assistant.facts.model import Fact
+from assistant.index.live import Index
+from assistant.models import Hit
+from assistant.textnorm import for_search, han_bigrams
+
+METRIC_MATCH = 0.65  # share of the asked name's character pairs a fact's clause must hold
+
+
+@dataclass(frozen=True)
+class Found:
+    fact: Fact
+    hit: int  # its passage's place among the hits
+    score: float  # metric match
+
+
+@dataclass(frozen=True)
+class PartMatch:
+    asked: Asked
+    fits: tuple[Found, ...]  # best first
+    misses: tuple[tuple[Found, str], ...]  # facts of the metric, with the slot they fail
+
+    @property
+    def decided(self) -> bool:
+        return bool(self.fits or self.misses)
+
+
+@dataclass(frozen=True)
+class FactMatch:
+    parts: tuple[PartMatch, ...]
+
+    @property
+    def decided(self) -> bool:
+        """Some part of the question was matched against facts of its metric."""
+        return any(p.decided for p in self.parts)
+
+    @property
+    def answered(self) -> bool:
+        """Every part that facts could decide has a fact that fits it."""
+        return self.decided and all(p.fits for p in self.parts if p.decided)
+
+    @property
+    def found(self) -> list[Found]:
+        return [p.fits[0] for p in self.parts if p.fits]
+
+    def first_miss(self) -> tuple[PartMatch, Found, str] | None:
+        for part in self.parts:
+            if part.misses and not part.fits:
+                found, slot = part.misses[0]
+                return part, found, slot
+        return None
+
+
+NO_MATCH = FactMatch(())
+
+
+def named_docs(report: ReportRef | None, index: Index) -> set[str] | None:
+    """The documents a named report is (None: none named, or none found by that name)."""
+    if report is None:
+        return None
+    phrase = for_search(report.phrase)
+    found = set()
+    for doc in index.documents.values():
+        title = for_search(doc.meta.title)
+        year = int(doc.meta.date[:4]) if doc.meta.date[:4].isdigit() else None
+        if report.kind == "work_report":
+            if doc.meta.kind == "work_report" and (report.year is None or report.year == year):
+                found.add(doc.doc_id)
+        elif phrase and (phrase in title or title in phrase):
+            found.add(doc.doc_id)
+    return found or None
+
+
+def match_facts(question: Question, hits: list[Hit], index: Index, home: str = HOME) -> FactMatch:
+    if not question.asks or not len(index.facts):
+        return NO_MATCH
+    parts: list[PartMatch] = []
+    for asked in question.asks:
+        docs = named_docs(asked.report, index)
+        scored = [
+            Found(f, i, metric_match(asked, f))
+            for i, h in enumerate(hits)
+            if docs is None or h.chunk.doc_id in docs
+            for f in index.facts.of_chunk(h.chunk.chunk_id)
+            # a figure the question gives ("400多条改革措施…已完成多少条") is not its answer
+            if _number(f) not in asked.given
+        ]
+        previous = parts[-1].fits[0].fact if parts and parts[-1].fits else None
+        taken = {id(p.fits[0].fact) for p in parts if p.fits}  # one fact answers one part
+        near = sorted(
+            (x for x in scored if x.score >= METRIC_MATCH and id(x.fact) not in taken),
+            key=_ranker(previous, asked),
+        )
+        fits = tuple(x for x in near if failed_slot(asked, x.fact, home) is None)
+        misses = tuple(
+            (x, slot) for x in near if (slot := failed_slot(asked, x.fact, home)) is not None
+        )
+        parts.append(PartMatch(asked, fits, misses))
+    return FactMatch(tuple(parts))
+
+
+def _number(fact: Fact) -> str:
+    return f"{fact.value:g}"
+
+
+def _ranker(previous: Fact | None, asked: Asked):  # type: ignore[no-untyped-def]
+    """The surest name first; then, after a part answered, a fact of the same sentence
+    ("已开通地铁线路增至8条,总里程超过42公里"); then the fact whose words share most with the
+    question ("…项目通过了规划验收"); then a level before its change; then the better
+    passage."""
+    words = han_bigrams(asked.text)
+
+    def rank(found: Found) -> tuple[float, int, int, int, int]:
+        near = 0 if previous is not None and found.fact.start == previous.start else 1
+        shared = len(words & han_bigrams(found.fact.context + found.fact.clause))
+        level = 0 if found.fact.kind == "level" else 1
+        return (-round(found.score, 2), near, -shared, level, found.hit)
+
+    return rank
