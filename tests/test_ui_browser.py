@@ -182,12 +182,12 @@ def test_a_refusal_and_an_older_citation(browser: Any, url: str) -> None:
     ask(page, QUESTION)
     ask(page, "罗湖区2035年地区生产总值目标是多少？")
     refusal = page.locator('#chat [data-testid="bot"]').last
-    assert "资料中未找到" in refusal.locator(".refusal").inner_text()
-    assert page.locator("#passages-panel").inner_text().startswith("未找到答案")
-    # [2] of the first answer: the panel switches back to that answer's passages.
-    page.locator('#chat a[href="#cite-0-2"]').first.click()
-    page.wait_for_function("() => document.querySelector('#cite-0-2')?.classList.contains('flash')")
-    assert in_view(page, "#cite-0-2", "#passages-panel")
+    assert "资料中没有2035年的数据" in refusal.locator(".refusal").inner_text()
+    assert page.locator("#passages-panel").inner_text().startswith("未找到所问的数据")
+    # [1] of the first answer: the panel switches back to that answer's passages.
+    page.locator('#chat a[href="#cite-0-1"]').first.click()
+    page.wait_for_function("() => document.querySelector('#cite-0-1')?.classList.contains('flash')")
+    assert in_view(page, "#cite-0-1", "#passages-panel")
     page.close()
 
 

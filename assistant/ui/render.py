@@ -83,8 +83,9 @@ def linked_answer(text: str, turn: int, script: str) -> str:
 
 
 def shown_passages(response: Response) -> list[Citation]:
-    """The passages an answer points at: its citations, or for a refusal the closest ones."""
-    if response.refused:
+    """The passages an answer points at: its citations, or for a refusal the closest ones
+    (a refusal that says what the sources do hold cites that)."""
+    if response.refused and not response.citations:
         return [c.model_copy(update={"n": i + 1}) for i, c in enumerate(response.retrieved)][
             :CLOSEST_SHOWN
         ]
@@ -114,11 +115,18 @@ def refusal_message(response: Response, turn: int, script: str, filters_note: st
     """A refusal looks like one: a marked box saying so, then the closest passages, which
     are offered for reading, not as an answer."""
     parts = [_notice(response.notice)]
-    parts.append(f'<div class="refusal">🚫 {esc(show(response.answer, script))}</div>')
+    if response.citations:  # "资料中没有2023年的数据；资料中有：…[1]": the [1] links
+        said = linked_answer(response.answer, turn, script)
+        parts.append(f'<div class="refusal">🚫 {said}</div>')
+    else:
+        parts.append(f'<div class="refusal">🚫 {esc(show(response.answer, script))}</div>')
     if filters_note:
         parts.append(f'\n\n<div class="filters-note">{esc(filters_note)}</div>')
     closest = shown_passages(response)
-    if closest:
+    if closest and response.citations:
+        lines = "<br>".join(_source_line(c, turn, script) for c in closest)
+        parts.append(f'\n\n<div class="closest">资料中有的相关内容：<br>{lines}</div>')
+    elif closest:
         lines = "<br>".join(_source_line(c, turn, script) for c in closest)
         parts.append(
             f'\n\n<div class="closest">最接近的段落（仅供参考，未用于回答）：<br>{lines}</div>'
@@ -192,7 +200,9 @@ def passages_panel(response: Response | None, turn: int, script: str) -> str:
     if response is None:
         return EMPTY_PANEL
     passages = shown_passages(response)
-    if response.refused:
+    if response.refused and response.citations:
+        head = "未找到所问的数据。资料中有的相关段落："
+    elif response.refused:
         head = "未找到答案。最接近的段落（仅供参考）："
     else:
         head = f"第 {turn + 1} 个回答引用的段落（黄色为支持回答的句子）："
