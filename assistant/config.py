@@ -91,6 +91,12 @@ class RetrievalConfig(_Section):
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
     dense_weight: float = Field(0.5, ge=0, description="Weight of the dense ranking in fusion.")
+    report_weight: float = Field(
+        1.0, ge=0, description="Weight of the search within a report the question names."
+    )
+    period_weight: float = Field(
+        1.0, ge=0, description="Weight of the search within chunks of the asked period."
+    )
     rerank: bool = Field(
         True, description="Re-order fused candidates by IDF-weighted coverage of the question."
     )
@@ -148,6 +154,12 @@ class LLMConfig(_Section):
         True, description="Rewrite a follow-up question into a standalone one before retrieval."
     )
     history_turns: int = Field(3, ge=0, le=20, description="Earlier turns a follow-up may use.")
+    facts_first: bool = Field(
+        True,
+        description="A question that asks only for figures, each matched to a fact of the "
+        "passages, is answered with those facts' clauses without the model (exact and "
+        "fast); the model writes every other answer.",
+    )
 
     @field_validator("backend")
     @classmethod

@@ -98,12 +98,19 @@ class GuardLog(BaseModel):
     missing_question_numbers: list[str] = Field(default_factory=list)
     missing_quoted: list[str] = Field(default_factory=list)
     unanswered: list[str] = Field(default_factory=list, description="echo, count, date, ordinal")
+    wrong_facts: list[str] = Field(
+        default_factory=list,
+        description="A real figure of another period, subject or status than asked: "
+        '"40件: status 目标 ≠ 实际完成".',
+    )
     uncited: bool = False
     model_refused: bool = Field(
         False, description="The model said not found where the evidence test found passages."
     )
     refused_by: RefusedBy | None = None
-    fallback: Literal["extractive"] | None = None
+    fallback: Literal["extractive", "facts"] | None = Field(
+        None, description="extractive: replaced the model's answer; facts: answered without it."
+    )
     error: str = Field("", description="Why the model or server failed, one line.")
     refusal_reason: str = ""
 

@@ -15,9 +15,8 @@ from assistant.config import AnswerConfig
 def extract(request: AnswerRequest, cfg: AnswerConfig) -> Draft:
     if not request.support.supported:
         return Draft(text="", refused=True)
-    facts = request.facts
-    if facts.answered and request.question.asks_only_figures and all(p.fits for p in facts.parts):
-        return Draft(text=fact_clauses(facts), refused=False)
+    if answered_by_facts(request):
+        return Draft(text=fact_clauses(request.facts), refused=False)
     # A question that asks for more than facts can give (a name, a list, a figure not read)
     # is answered with the sentences that best cover it.
     picked = request.evidence.sentences[: cfg.max_sentences]
@@ -25,6 +24,17 @@ def extract(request: AnswerRequest, cfg: AnswerConfig) -> Draft:
     picked = sorted(picked, key=lambda s: (s.hit, s.start))
     text = "".join(f"{s.text}[{s.hit + 1}]" for s in picked)
     return Draft(text=text, refused=not picked)
+
+
+def answered_by_facts(request: AnswerRequest) -> bool:
+    """The question asks only for figures and each has a matched fact."""
+    facts = request.facts
+    return (
+        request.support.supported
+        and facts.answered
+        and request.question.asks_only_figures
+        and all(p.fits for p in facts.parts)
+    )
 
 
 def fact_clauses(facts: FactMatch) -> str:

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from assistant.answer.question import HOME, Question, ReportRef
-from assistant.facts.match import Asked, failed_slot, metric_match
+from assistant.answer.question import HOME, Question
+from assistant.answer.retrieve import Hints
+from assistant.facts.match import Asked, ReportRef, failed_slot, metric_match
 from assistant.facts.model import Fact
 from assistant.index.live import Index
 from assistant.models import Hit
 from assistant.textnorm import for_search, han_bigrams
 
 METRIC_MATCH = 0.65  # share of the asked name's character pairs a fact's clause must hold
+# A fact of a related name that contradicts the question is a near miss at a lower share:
+# "全年引进总部企业" asked, "新增总部企业20家以上" (a 2021-2025 target) held.
+MISS_MATCH = 0.4
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,22 @@ def named_docs(report: ReportRef | None, index: Index) -> set[str] | None:
     return found or None
 
 
+def retrieval_hints(question: Question, index: Index) -> Hints | None:
+    """Where the answer should be: the named report's documents, the chunks with facts of
+    the asked periods (see `retrieve.Hints`)."""
+    docs: set[str] = set()
+    chunks: set[str] = set()
+    for asked in question.asks or ():
+        docs |= named_docs(asked.report, index) or set()
+        if asked.period is not None:
+            chunks |= index.facts.chunks_with_period(asked.period.label)
+    if not question.asks:
+        docs |= named_docs(question.report, index) or set()
+    if not docs and not chunks:
+        return None
+    return Hints(frozenset(docs) or None, frozenset(chunks) or None)
+
+
 def match_facts(question: Question, hits: list[Hit], index: Index, home: str = HOME) -> FactMatch:
     if not question.asks or not len(index.facts):
         return NO_MATCH
@@ -101,10 +121,12 @@ def match_facts(question: Question, hits: list[Hit], index: Index, home: str = H
         previous = parts[-1].fits[0].fact if parts and parts[-1].fits else None
         taken = {id(p.fits[0].fact) for p in parts if p.fits}  # one fact answers one part
         near = sorted(
-            (x for x in scored if x.score >= METRIC_MATCH and id(x.fact) not in taken),
+            (x for x in scored if x.score >= MISS_MATCH and id(x.fact) not in taken),
             key=_ranker(previous, asked),
         )
-        fits = tuple(x for x in near if failed_slot(asked, x.fact, home) is None)
+        fits = tuple(
+            x for x in near if x.score >= METRIC_MATCH and failed_slot(asked, x.fact, home) is None
+        )
         misses = tuple(
             (x, slot) for x in near if (slot := failed_slot(asked, x.fact, home)) is not None
         )

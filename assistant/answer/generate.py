@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from assistant.answer import refusal
 from assistant.answer.events import Retry, Token
-from assistant.answer.extractive import extract
+from assistant.answer.extractive import answered_by_facts, extract, fact_clauses
 from assistant.answer.guard import GuardReport, check
 from assistant.answer.prompts import Prompter
 from assistant.answer.request import AnswerRequest
@@ -55,6 +55,10 @@ def generate(
     if refusal.refuse_before_generation(request.support, gen.llm):
         log.refused_by, log.refusal_reason = "evidence", request.support.reason
         return Outcome("", True, gen.generator.name, log)
+    if gen.llm.facts_first and answered_by_facts(request):
+        # Every figure asked is a matched fact: its clause is the exact answer, at once.
+        log.fallback = "facts"
+        return Outcome(fact_clauses(request.facts), False, EXTRACTIVE, log)
 
     passages = {
         i + 1: f"{request.labels[i] if i < len(request.labels) else ''}\n{hit.chunk.text}"
@@ -71,7 +75,7 @@ def generate(
         except BackendError as err:
             log.fallback, log.error = EXTRACTIVE, str(err)
             return _fall_back(gen, request, log, notice=f"{err}; 以下为原文摘录。")
-        report = check(text, passages, request.question)
+        report = check(text, passages, request.question, request.passage_facts)
         report.record(log)
         if report.ok:
             break
@@ -134,6 +138,8 @@ def tally(logs: Iterable[GuardLog]) -> dict[str, int]:
         "regenerated": lambda g: g.retried,
         "model refusal not trusted": lambda g: g.model_refused,
         "extractive fallback": lambda g: g.fallback == EXTRACTIVE,
+        "answered from facts": lambda g: g.fallback == "facts",
+        "wrong figure (period, subject, status)": lambda g: bool(g.wrong_facts),
         "backend failed": lambda g: bool(g.error),
         "refused by the model": lambda g: g.refused_by == "model",
         "refused by the guard": lambda g: g.refused_by == "guard",

@@ -30,8 +30,11 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Literal, TypeVar
 
 from assistant.answer import citations
-from assistant.answer.question import Question
+from assistant.answer.question import HOME, Question
 from assistant.answer.refusal import is_refusal
+from assistant.facts.match import Asked as FactAsked
+from assistant.facts.match import failed_slot, metric_match
+from assistant.facts.model import Fact, to_base
 from assistant.figures import Figure, figures, has_number, is_year, match_forms, occurs
 from assistant.models import GuardLog
 from assistant.textnorm import for_match, han_bigrams
@@ -134,7 +137,7 @@ class MissingQuoted(Finding):
         _add(log.missing_quoted, self.phrase)
 
 
-Asked = Literal["echo", "count", "date", "ordinal"]
+AskedValue = Literal["echo", "count", "date", "ordinal"]
 _UNANSWERED: dict[str, str] = {
     "echo": "回答只是复述了问题，没有给出答案",
     "count": "问题问的是数量，回答没有给出资料中的具体数字",
@@ -147,7 +150,7 @@ _UNANSWERED: dict[str, str] = {
 class Unanswered(Finding):
     """A kind of value the question asks for that the answer does not give."""
 
-    kind: Asked
+    kind: AskedValue
 
     @classmethod
     def describe(cls, group: Sequence[Finding]) -> str:
@@ -174,6 +177,32 @@ class MovedCitation(Finding):
         log.moved_citations.append(str(self))
 
 
+_SLOT_WORDS = {"period": "年份或时期", "subject": "地区或对象", "status": "目标或实际完成"}
+
+
+@dataclass(frozen=True)
+class WrongFact(Finding):
+    """A figure that is a real figure of a cited passage, but of another period, subject or
+    status than the question asks (the 2025 target for the completed figure)."""
+
+    figure: str
+    slot: str  # period | subject | status
+    asked: str  # what the question fixes
+    found: str  # what the figure is
+
+    @classmethod
+    def describe(cls, group: Sequence[Finding]) -> str:
+        said = "；".join(
+            f"{f.figure}是{f.found}的数字，问题问的是{f.asked}（{_SLOT_WORDS[f.slot]}不符）"
+            for f in group
+            if isinstance(f, WrongFact)
+        )
+        return said
+
+    def record(self, log: GuardLog) -> None:
+        _add(log.wrong_facts, f"{self.figure}: {self.slot} {self.found} ≠ {self.asked}")
+
+
 # The order in which the regeneration prompt names what is wrong.
 _PROBLEM_ORDER: tuple[type[Finding], ...] = (
     DroppedCitation,
@@ -181,6 +210,7 @@ _PROBLEM_ORDER: tuple[type[Finding], ...] = (
     UngroundedFigure,
     MissingAskedTerm,
     MissingQuoted,
+    WrongFact,
     Unanswered,
 )
 
@@ -240,12 +270,22 @@ class GuardReport:
     def uncited(self) -> bool:
         return bool(self.of(Uncited))
 
+    @property
+    def wrong_facts(self) -> list[str]:
+        return [f.figure for f in self.of(WrongFact)]
+
 
 # -------------------------------------------------------------------------------- checks
 
 
-def check(text: str, passages: Mapping[int, str], question: Question) -> GuardReport:
-    """Check a draft. `passages` maps passage number -> its text (with its source label)."""
+def check(
+    text: str,
+    passages: Mapping[int, str],
+    question: Question,
+    facts: Mapping[int, Sequence[Fact]] | None = None,
+) -> GuardReport:
+    """Check a draft. `passages` maps passage number -> its text (with its source label),
+    `facts` passage number -> the facts read from it."""
     n_passages = max(passages, default=0)
     text, cited, dropped = citations.verify_citations(text, n_passages)
     report = GuardReport(text=text.strip(), cited=cited)
@@ -265,6 +305,8 @@ def check(text: str, passages: Mapping[int, str], question: Question) -> GuardRe
         MissingQuoted(q) for q in question.quoted if not any(q in forms[c][0] for c in report.cited)
     )
     report.findings.extend(Unanswered(kind) for kind in unanswered(" ".join(claims), question))
+    if facts:
+        report.findings.extend(wrong_facts(report.text, facts, question))
     if report.cited:
         report.findings.extend(
             MissingAskedTerm(n)
@@ -308,7 +350,68 @@ def _ground(
     return "".join(pieces)
 
 
-def unanswered(claims: str, question: Question) -> list[Asked]:
+def wrong_facts(
+    text: str, facts: Mapping[int, Sequence[Fact]], question: Question
+) -> list[WrongFact]:
+    """Each figure of the answer, looked up among the facts of the passages its sentence
+    cites: when it is one of them and that fact contradicts what the question fixes about
+    its metric (period, subject, status), it is the wrong figure, however real."""
+    found: list[WrongFact] = []
+    for piece in _pieces(text):
+        refs = citations.cited(piece)
+        for fig in figures(piece):
+            if fig.number in question.given_figures:
+                continue
+            same = [f for n in refs for f in facts.get(n, ()) if _same_figure(fig, f)]
+            verdicts = [_verdict(question, f) for f in same]
+            verdicts = [v for v in verdicts if v is not ...]
+            if verdicts and all(v is not None for v in verdicts):
+                found.append(WrongFact(fig.text, *verdicts[0]))  # type: ignore[misc]
+    return found
+
+
+def _same_figure(fig: Figure, fact: Fact) -> bool:
+    value, unit = to_base(float(fig.number), fig.scale + fig.unit)
+    base_value, base_unit = fact.base
+    same_value = abs(value - base_value) <= 1e-9 * max(abs(value), 1.0)
+    return same_value and (not fig.unit or unit == base_unit or fact.unit.endswith(fig.unit))
+
+
+def _verdict(question: Question, fact: Fact):  # type: ignore[no-untyped-def]
+    """None when the fact is what some part of the question asks; (slot, asked, found)
+    when it is of that part's metric but not its period, subject or status; ... when no
+    part asks for its metric (the figure is context, not the answer)."""
+    verdict = ...
+    for asked in question.asks:
+        if metric_match(asked, fact) < FACT_METRIC:
+            continue
+        slot = failed_slot(asked, fact, HOME)
+        if slot is None or slot not in _SLOT_WORDS:
+            return None
+        verdict = (slot, _describe(asked, slot), _describe_fact(fact, slot))
+    return verdict
+
+
+FACT_METRIC = 0.65  # as answer.facts.METRIC_MATCH: the same measure
+
+
+def _describe(asked: FactAsked, slot: str) -> str:
+    if slot == "period" and asked.period is not None:
+        return asked.period.zh()
+    if slot == "subject":
+        return asked.subject or HOME
+    return "目标" if asked.status == "target" else "实际完成"
+
+
+def _describe_fact(fact: Fact, slot: str) -> str:
+    if slot == "period":
+        return fact.period.zh() if fact.period else "未知时期"
+    if slot == "subject":
+        return fact.subject
+    return "目标" if fact.status == "target" else "实际完成"
+
+
+def unanswered(claims: str, question: Question) -> list[AskedValue]:
     """The kinds of value the question asks for that the answer's claims do not give.
 
     Figures the question itself contains do not count as given: "2019年…" is not an answer
@@ -319,7 +422,7 @@ def unanswered(claims: str, question: Question) -> list[Asked]:
     if "?" in text or any(q in text for q in question.interrogatives):
         return ["echo"]
     new = [f for f in figures(raw) if f.number not in question.given_figures]
-    missing: list[Asked] = []
+    missing: list[AskedValue] = []
     counts = question.english_amounts if question.english else len(question.asked_units)
     if counts and len({f.number for f in new}) < counts:
         missing.append("count")

@@ -20,7 +20,7 @@ from assistant.answer.conversation import Turn, standalone_question
 from assistant.answer.events import Event, Retry, Rewritten, Token
 from assistant.answer.evidence import Evidence, select_evidence
 from assistant.answer.extractive import extract
-from assistant.answer.facts import match_facts
+from assistant.answer.facts import match_facts, retrieval_hints
 from assistant.answer.generate import Generation, Outcome, generate
 from assistant.answer.prompts import Prompter, passage_label
 from assistant.answer.question import Question
@@ -92,7 +92,8 @@ def ask_stream(
         # `text` keeps the asker's language and script; every reading is of the standalone.
         q = Question(question, for_search(standalone))
 
-    hits = pipe.retriever.retrieve(q.norm, filters, mode=mode, timings=timings)
+    hints = retrieval_hints(q, pipe.index)
+    hits = pipe.retriever.retrieve(q.norm, filters, mode=mode, timings=timings, hints=hints)
 
     with timed(timings, "evidence"):
         evidence = select_evidence(q, hits, pipe.index.bm25, pipe.config.answer)
@@ -102,7 +103,8 @@ def ask_stream(
             q, hits, evidence, pipe.config.answer, pipe.index.document_search_text, facts
         )
     labels = [_label(pipe.index, h) for h in hits]
-    request = AnswerRequest(q, hits, evidence, support, facts, labels=labels)
+    of_passage = {i + 1: pipe.index.facts.of_chunk(h.chunk.chunk_id) for i, h in enumerate(hits)}
+    request = AnswerRequest(q, hits, evidence, support, facts, of_passage, labels=labels)
 
     outcome = yield from _compose(pipe, request, timings, t0)
 

@@ -119,11 +119,27 @@ def _clip(text: str, limit: int) -> str:
 def render_passages(request: AnswerRequest, context: Context, chars: int) -> str:
     """The numbered passages. `[n]` is the passage's place in request.hits (1-based), so a
     citation always points at a passage even when only some sentences of it are shown."""
-    blocks: list[str] = []
+    blocks: list[str] = [fact_lines(request)] if request.facts.found else []
     for i, body in _bodies(request, context, chars):
         label = request.labels[i] if i < len(request.labels) else ""
         blocks.append(f"[{i + 1}] {label}\n{body}".rstrip())
     return "\n".join(blocks)
+
+
+_STATUS = {"actual": "实际", "target": "目标"}
+_KIND = {"level": "", "change": "增幅", "share": "占比", "rank": "排名"}
+
+
+def fact_lines(request: AnswerRequest) -> str:
+    """The matched facts as short labelled lines, before the evidence: the small model
+    copies a figure faithfully when it is told which one is asked for."""
+    lines = ["所问数据："]
+    for found in request.facts.found:
+        f = found.fact
+        when = f.period.zh() if f.period else ""
+        what = " ".join(x for x in (when, f.subject, f.metric, _KIND[f.kind]) if x)
+        lines.append(f"[{found.hit + 1}] {what}：{f.mention}（{_STATUS[f.status]}）")
+    return "\n".join(lines)
 
 
 def _bodies(request: AnswerRequest, context: Context, chars: int) -> list[tuple[int, str]]:

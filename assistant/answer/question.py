@@ -93,6 +93,14 @@ class Question:
         return _ASKS_DATE.search(self.norm) is not None
 
     @cached_property
+    def asks_month(self) -> bool:
+        return re.search(r"哪个月|哪一个月|几月|哪月", self.norm) is not None
+
+    @cached_property
+    def asks_day(self) -> bool:
+        return re.search(r"哪天|哪一天|几号|几日|哪日", self.norm) is not None
+
+    @cached_property
     def asks_ordinal(self) -> bool:
         return "第几" in self.norm
 
@@ -147,14 +155,7 @@ class Question:
     def asks_only_figures(self) -> bool:
         """Every part asks for a figure (no name, list or date beside them)."""
         parts = [p for p in _PART_END.split(self.norm) if re.search(r"[\u4e00-\u9fff]{2}", p)]
-        other = [
-            p
-            for p in parts
-            if not _FIGURE_ASK.search(p)
-            and not re.fullmatch(
-                r"\W*" + (re.escape(read_report(p).phrase) if read_report(p) else "") + r"\W*", p
-            )
-        ]
+        other = [p for p in parts if not _FIGURE_ASK.search(p) and not _only_report(p)]
         return bool(self.asks) and not other and not self.asks_items
 
     @cached_property
@@ -221,6 +222,15 @@ _RANK_ASK = re.compile(r"第几|排第|排名|位列|居第")
 _SHARE_ASK = re.compile(r"比例|比重|占比|覆盖率|率是多少|百分之几|占[^?？]*多少")
 
 
+def _only_report(part: str) -> ReportRef | None:
+    """A part that is only a report's name ("(2021年政府工作报告)")."""
+    report = read_report(part)
+    if report is None:
+        return None
+    rest = re.sub(r"[\W_]", "", part.replace(report.phrase, ""))
+    return report if not rest else None
+
+
 def read_report(norm: str) -> ReportRef | None:
     m = _REPORT.search(norm)
     if m is None:
@@ -235,10 +245,7 @@ def read_asks(norm: str, this_year: int) -> tuple[Asked, ...]:
     one an earlier part named, else one named after the questions ("…?(2021年政府工作报告)");
     and the time and place of the part before when it names none of its own."""
     parts = [p for p in _PART_END.split(norm) if p.strip()]
-    trailing = next(
-        (read_report(p) for p in reversed(parts) if not _FIGURE_ASK.search(p) and read_report(p)),
-        None,
-    )
+    trailing = next((r for p in reversed(parts) if (r := _only_report(p))), None)
     current = trailing
     asks: list[Asked] = []
     previous: Asked | None = None

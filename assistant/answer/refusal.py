@@ -96,6 +96,11 @@ def judge(
         note = f"资料中没有“{absent}”的数据。"
         note = to_traditional(note) if question.traditional else note
         return Support(False, f"no passage mentions {absent}", note=note)
+    unstated = _unstated_value(question, hits, facts)
+    if unstated:
+        note = f"资料中没有“{unstated}”的具体数字。"
+        note = to_traditional(note) if question.traditional else note
+        return Support(False, f"the passages name {unstated} without a figure", note=note)
     reason = _unsupported(question, hits, evidence, cfg, document_text) or _no_value(
         question, evidence, cfg
     )
@@ -111,7 +116,7 @@ def _absent_metric(question: Question, hits: list[Hit]) -> str:
     if question.english:
         return ""
     for asked in question.asks:
-        name = _GENERIC_TAIL.sub("", re.sub(r"[^\u4e00-\u9fff]", "", asked.metric))[-4:]
+        name = _measure_name(asked)
         if not _PLAIN_NAME.fullmatch(name) or name not in asked.text:
             continue  # a phrase, not the name of a measure: the words decide
         if not any(names(name, h.chunk.search_text) for h in hits):
@@ -125,6 +130,13 @@ _GENERIC_TAIL = re.compile(r"(?:事项|工作|情况|数量|总数|方面|总量
 _PLAIN_NAME = re.compile(
     r"(?:(?![了有的第是在把将为与和及或纳创实施开展完成建设])[\u4e00-\u9fff]){2,6}"
 )
+
+
+def _measure_name(asked: Asked) -> str:
+    """The asked measure's name as the question writes it; a long one by its last words
+    ("办理人大代表议案" → 代表议案), which name the thing counted."""
+    name = _GENERIC_TAIL.sub("", re.sub(r"[^\u4e00-\u9fff]", "", asked.metric))
+    return name if len(name) <= 6 else name[-4:]
 
 
 def names(name: str, text: str) -> bool:
@@ -221,11 +233,42 @@ def _mentions(term: str, text: str) -> bool:
 
 def _no_value(question: Question, evidence: Evidence, cfg: AnswerConfig) -> str:
     """A question asking "how many X" needs a sentence on the question that states a number
-    of X; a sentence about the subject without the figure does not answer it."""
+    of X, one asking "which month" a month, "which day" a day; a sentence about the subject
+    without them does not answer it."""
     on_topic = [s.norm for s in evidence.candidates if s.coverage >= cfg.min_sentence_coverage]
     for unit in question.asked_units:
         if not any(states_value(unit, t) for t in on_topic):
             return f"no sentence on the question gives a value in {unit or 'numbers'}"
+    if question.asks_month and not any(_MONTH.search(t) for t in on_topic):
+        return "no sentence on the question gives a month"
+    if question.asks_day and not any(_DAY.search(t) for t in on_topic):
+        return "no sentence on the question gives a day"
+    return ""
+
+
+_MONTH = re.compile(r"[\d一二三四五六七八九十]{1,2}\s*月(?!份?以来)")
+_DAY = re.compile(r"\d{1,2}\s*[日号]|[一二三四五六七八九十]{1,3}[日号]|\d{1,2}[·.\-]\d{1,2}")
+_SOME_FIGURE = re.compile(r"\d|[一二两三四五六七八九十百千]+[个项家所条大]")
+
+
+def _unstated_value(question: Question, hits: list[Hit], facts: FactMatch) -> str:
+    """A measure the passages name only in words, with no figure in any clause that names
+    it ("一批总部企业先后落地", "实现长者服务中心街道全覆盖"): asked how many, they do not say."""
+    decided = {id(p.asked) for p in facts.parts if p.decided}
+    for asked in question.asks:
+        if id(asked) in decided or not asked.unit:
+            continue
+        name = _measure_name(asked)
+        if not _PLAIN_NAME.fullmatch(name) or name not in asked.text:
+            continue
+        clauses = [
+            c
+            for h in hits
+            for c in re.split(r"[,，;；。:：!?！？]", h.chunk.search_text)
+            if names(name, c)
+        ]
+        if clauses and not any(_SOME_FIGURE.search(c) for c in clauses):
+            return asked.metric
     return ""
 
 

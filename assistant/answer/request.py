@@ -8,6 +8,7 @@ from assistant.answer.evidence import Evidence
 from assistant.answer.facts import NO_MATCH, FactMatch
 from assistant.answer.question import Question
 from assistant.answer.refusal import Support
+from assistant.facts.model import Fact
 from assistant.models import Hit
 
 
@@ -18,6 +19,7 @@ class AnswerRequest:
     evidence: Evidence
     support: Support
     facts: FactMatch = NO_MATCH  # the facts that answer it, part by part
+    passage_facts: dict[int, list[Fact]] = field(default_factory=dict)  # by passage number
     labels: list[str] = field(default_factory=list)  # per hit: "title (date) › section"
     # A regeneration: the rejected draft and what the grounding guard found wrong with it.
     previous: str = ""

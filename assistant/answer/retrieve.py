@@ -34,6 +34,17 @@ class Filters:
         )
 
 
+@dataclass(frozen=True)
+class Hints:
+    """What a question tells about where its answer is: the documents of a report it names
+    ("2021年政府工作报告"), the chunks with facts of the period it asks ("2023年上半年"). Each
+    is searched on its own and fused with the rest, so that look-alike reports of other
+    years do not push the right one out before the cut."""
+
+    doc_ids: frozenset[str] | None = None
+    chunk_ids: frozenset[str] | None = None
+
+
 def _date_num(iso: str | None) -> int | None:
     return int(iso.replace("-", "")) if iso else None
 
@@ -71,6 +82,7 @@ class Retriever:
         mode: str | None = None,
         top_k: int | None = None,
         timings: dict[str, float] | None = None,
+        hints: Hints | None = None,
     ) -> list[Hit]:
         """`query` must already be normalized (textnorm.for_search)."""
         mode = mode or self.cfg.mode
@@ -91,6 +103,9 @@ class Retriever:
                 dense = filters.dense() if filters else None
                 found = self.index.vectors.search(vector, depth, dense)
             rankings.append(([cid for cid, _ in found], self.cfg.dense_weight))
+        if hints is not None and mode in ("bm25", "hybrid"):
+            with timed(timings, "hints"):
+                rankings.extend(self._hinted(query, depth, filters, hints))
         with timed(timings, "fusion"):
             fused = rrf(rankings, self.cfg.rrf_k)
         if self.cfg.rerank and fused:
@@ -102,10 +117,40 @@ class Retriever:
             if chunk is None:
                 continue  # a vector without a chunk record: a stale collection, ignore it
             by_mode = dict(
-                zip([m for m in ("bm25", "dense") if _uses(mode, m)], ranks, strict=True)
+                zip([m for m in ("bm25", "dense") if _uses(mode, m)], ranks, strict=False)
             )
             hits.append(Hit(chunk, score, by_mode.get("bm25"), by_mode.get("dense")))
         return hits
+
+    def _hinted(
+        self, query: str, depth: int, filters: Filters | None, hints: Hints
+    ) -> list[tuple[list[str], float]]:
+        """BM25 within the named report's documents, and within the chunks of the asked
+        period, each a ranking of its own."""
+        rankings = []
+        base = self._mask(filters)
+        for rows, weight in (
+            (self._doc_rows(hints.doc_ids), self.cfg.report_weight),
+            (self._chunk_rows(hints.chunk_ids), self.cfg.period_weight),
+        ):
+            if rows is None or not weight:
+                continue
+            mask = rows if base is None else rows & base
+            if mask.any():
+                found = self.index.bm25.search(query, depth, mask)
+                rankings.append(([cid for cid, _ in found], weight))
+        return rankings
+
+    def _doc_rows(self, doc_ids: frozenset[str] | None) -> np.ndarray | None:
+        return None if doc_ids is None else np.isin(self._doc_of_row, list(doc_ids))
+
+    def _chunk_rows(self, chunk_ids: frozenset[str] | None) -> np.ndarray | None:
+        if chunk_ids is None:
+            return None
+        mask = np.zeros(len(self._doc_of_row), dtype=bool)
+        rows = [r for c in chunk_ids if (r := self.index.row_of.get(c)) is not None]
+        mask[rows] = True
+        return mask
 
     def _rerank(
         self, query: str, fused: list[tuple[str, float, list[int | None]]]

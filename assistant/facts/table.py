@@ -33,6 +33,7 @@ class FactTable:
         self.facts = list(facts)
         self._by_chunk: dict[str, list[Fact]] = defaultdict(list)
         self._by_doc: dict[str, list[Fact]] = defaultdict(list)
+        self._by_period: dict[str, set[str]] | None = None
         for fact in self.facts:
             self._by_chunk[fact.chunk_id].append(fact)
             self._by_doc[fact.doc_id].append(fact)
@@ -47,7 +48,13 @@ class FactTable:
         return self._by_doc.get(doc_id, [])
 
     def chunks_with_period(self, label: str) -> set[str]:
-        return {f.chunk_id for f in self.facts if f.period is not None and f.period.label == label}
+        """The chunks with a fact of that period (built once, on first use)."""
+        if self._by_period is None:
+            self._by_period = defaultdict(set)
+            for f in self.facts:
+                if f.period is not None:
+                    self._by_period[f.period.label].add(f.chunk_id)
+        return self._by_period.get(label, set())
 
     def search(self, metric: str, threshold: float = 0.6) -> list[tuple[float, Fact]]:
         """Facts whose metric names `metric`, most similar first."""
