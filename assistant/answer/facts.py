@@ -122,7 +122,7 @@ def match_facts(question: Question, hits: list[Hit], index: Index, home: str = H
         taken = {id(p.fits[0].fact) for p in parts if p.fits}  # one fact answers one part
         near = sorted(
             (x for x in scored if x.score >= MISS_MATCH and id(x.fact) not in taken),
-            key=_ranker(previous, asked),
+            key=_ranker(previous, asked, hits),
         )
         fits = tuple(
             x for x in near if x.score >= METRIC_MATCH and failed_slot(asked, x.fact, home) is None
@@ -138,17 +138,31 @@ def _number(fact: Fact) -> str:
     return f"{fact.value:g}"
 
 
-def _ranker(previous: Fact | None, asked: Asked):  # type: ignore[no-untyped-def]
+def _sentence(fact: Fact, hits: list[Hit], at: int) -> str:
+    chunk = hits[at].chunk
+    return for_search(chunk.text[fact.start - chunk.start : fact.end - chunk.start])
+
+
+def _ranker(previous: Fact | None, asked: Asked, hits: list[Hit]):  # type: ignore[no-untyped-def]
     """The surest name first; then, after a part answered, a fact of the same sentence
     ("已开通地铁线路增至8条,总里程超过42公里"); then the fact whose words share most with the
     question ("…项目通过了规划验收"); then a level before its change; then the better
     passage."""
     words = han_bigrams(asked.text)
 
-    def rank(found: Found) -> tuple[float, int, int, int, int]:
-        near = 0 if previous is not None and found.fact.start == previous.start else 1
-        shared = len(words & han_bigrams(found.fact.context + found.fact.clause))
-        level = 0 if found.fact.kind == "level" else 1
-        return (-round(found.score, 2), near, -shared, level, found.hit)
+    def rank(found: Found) -> tuple[float, int, int, int, int, int]:
+        fact = found.fact
+        near = 0 if previous is not None and fact.start == previous.start else 1
+        # its own words first ("6个项目通过规划验收"), then its sentence's (the plan
+        # the sentence is about)
+        shared = len(words & han_bigrams(fact.context + fact.clause))
+        around = len(words & han_bigrams(_sentence(fact, hits, found.hit)))
+        # Asked no kind: the level ("完成了多少": 71.2亿元, not 完成年度预算的53.2%); asked a
+        # growth: a rate in % before a contribution in 个百分点.
+        if asked.kind is None:
+            plain = 0 if fact.kind == "level" else 1
+        else:
+            plain = 0 if fact.unit == "%" or asked.kind != "change" else 1
+        return (-round(found.score, 2), near, plain, -shared, -around, found.hit)
 
     return rank

@@ -23,7 +23,7 @@ from assistant.answer.extractive import extract
 from assistant.answer.facts import match_facts, retrieval_hints
 from assistant.answer.generate import Generation, Outcome, generate
 from assistant.answer.prompts import Prompter, passage_label
-from assistant.answer.question import Question
+from assistant.answer.question import Question, read_question
 from assistant.answer.request import AnswerRequest
 from assistant.answer.retrieve import Filters, Retriever
 from assistant.backends.base import Generator
@@ -90,7 +90,7 @@ def ask_stream(
         yield Rewritten(standalone)
     with timed(timings, "normalize"):
         # `text` keeps the asker's language and script; every reading is of the standalone.
-        q = Question(question, for_search(standalone))
+        q = read_question(question, standalone)
 
     hints = retrieval_hints(q, pipe.index)
     hits = pipe.retriever.retrieve(q.norm, filters, mode=mode, timings=timings, hints=hints)

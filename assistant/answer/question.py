@@ -7,11 +7,13 @@ it quotes, which years and figures it names); they read them here, not each its 
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import cached_property
 
+from assistant.facts.lexicon import expand
 from assistant.facts.match import Asked, ReportRef
 from assistant.facts.model import Kind, Period, Status
 from assistant.facts.periods import TimeContext, TimeMention, find_times
@@ -165,8 +167,15 @@ class Question:
         return read_asks(self.norm, date.today().year)
 
 
-def read_question(text: str) -> Question:
-    return Question(text, for_search(text))
+def normalize(text: str) -> str:
+    """A question's search form: NFKC, Simplified, the genre's abbreviations written out
+    (社零 → 社会消费品零售总额)."""
+    return expand(for_search(text))
+
+
+def read_question(text: str, standalone: str | None = None) -> Question:
+    """The question as asked; read from `standalone` when a follow-up was rewritten."""
+    return Question(text, normalize(standalone or text))
 
 
 # ------------------------------------------------------------------- figures asked for
@@ -178,7 +187,7 @@ _REPORT = re.compile(
     r"|《(?P<title>[^》]{2,40})》"
     r"|(?P<article>[\u4e00-\u9fff“”]{2,14})一文"
 )
-_FIGURE_ASK = re.compile(r"多少|几(?![乎])|第几|百分之几")
+_FIGURE_ASK = re.compile(r"多少|(?<!哪)几(?![乎])|第几|百分之几")
 _PART_END = re.compile(r"(?<=[?？])")
 # Words of asking, not of the measure asked about.
 # Words of asking, not of the measure asked about.
@@ -197,7 +206,7 @@ _VERB_ASK = re.compile(
 )
 _AFTER_UNIT = re.compile(
     r"^(?:亿元|万元|亿|万|元|个|项|家|所|条|栋|座|套|名|人次|人|场|公里|平方米|剂|倍|%|件|位|户|轮|"
-    r"大|种|类|次|年|月|天|支)"
+    r"大|种|类|次|年|月|天|支|张|票|份|篇|本|辆|台|处|批|宗|间|块|部|届)"
 )
 _COUNT_ASK = re.compile(r"多少|几(?![乎])")
 _NOUN_CUT = re.compile(
@@ -222,6 +231,22 @@ _RANK_ASK = re.compile(r"第几|排第|排名|位列|居第")
 _SHARE_ASK = re.compile(r"比例|比重|占比|覆盖率|率是多少|百分之几|占[^?？]*多少")
 
 
+def _split_asks(part: str) -> list[str]:
+    """ "应到代表多少名、实到多少名?": one ask per 多少, at the mark between them."""
+    asks = list(_COUNT_ASK.finditer(part))
+    if len(asks) < 2:
+        return [part]
+    pieces, start = [], 0
+    for prev, nxt in itertools.pairwise(asks):
+        cut = max(part.rfind(mark, prev.end(), nxt.start()) for mark in "、,，")
+        if cut < 0:
+            return [part]
+        pieces.append(part[start : cut + 1])
+        start = cut + 1
+    pieces.append(part[start:])
+    return pieces
+
+
 def _only_report(part: str) -> ReportRef | None:
     """A part that is only a report's name ("(2021年政府工作报告)")."""
     report = read_report(part)
@@ -244,7 +269,7 @@ def read_asks(norm: str, this_year: int) -> tuple[Asked, ...]:
     """One Asked per part that asks for a figure. A part takes the report it names, else the
     one an earlier part named, else one named after the questions ("…?(2021年政府工作报告)");
     and the time and place of the part before when it names none of its own."""
-    parts = [p for p in _PART_END.split(norm) if p.strip()]
+    parts = [q for p in _PART_END.split(norm) if p.strip() for q in _split_asks(p)]
     trailing = next((r for p in reversed(parts) if (r := _only_report(p))), None)
     current = trailing
     asks: list[Asked] = []
@@ -252,6 +277,10 @@ def read_asks(norm: str, this_year: int) -> tuple[Asked, ...]:
     for part in parts:
         own = read_report(part)
         current = own or current
+        if own is None and current is not None and current.year is not None:
+            years = {int(y) for y in re.findall(r"((?:19|20)\d{2})\s*年", part)}
+            if years and current.year not in years and max(years) > current.year:
+                current = None  # "…2024年的行动方案又提出…": another source than the report
         if not _FIGURE_ASK.search(part):
             continue
         ask = _read_part(part, current, this_year)

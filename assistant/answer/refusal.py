@@ -119,7 +119,13 @@ def _absent_metric(question: Question, hits: list[Hit]) -> str:
         name = _measure_name(asked)
         if not _PLAIN_NAME.fullmatch(name) or name not in asked.text:
             continue  # a phrase, not the name of a measure: the words decide
-        if not any(names(name, h.chunk.search_text) for h in hits):
+        texts = [h.chunk.search_text for h in hits]
+        head = name[-2:]  # the thing counted: 议案, 支出
+        whole = re.sub(r"[^\u4e00-\u9fff]", "", asked.metric)
+        # A short name the question writes as such must be named (长者服务中心); a longer
+        # or composed one (…会议代表议案) only by the thing it counts.
+        short = len(whole) <= 6 and whole in asked.text
+        if not any(head in t for t in texts) or (short and not any(names(whole, t) for t in texts)):
             return asked.metric
     return ""
 
@@ -128,7 +134,7 @@ def _absent_metric(question: Question, hits: list[Hit]) -> str:
 _GENERIC_TAIL = re.compile(r"(?:事项|工作|情况|数量|总数|方面|总量)$")
 # The name of a measure: a few characters, no verb or particle in it.
 _PLAIN_NAME = re.compile(
-    r"(?:(?![了有的第是在把将为与和及或纳创实施开展完成建设])[\u4e00-\u9fff]){2,6}"
+    r"(?:(?![了有的第是在把将为与和及或纳创实施开展完成建设里得出来到收决提])[\u4e00-\u9fff]){2,6}"
 )
 
 

@@ -198,11 +198,17 @@ def read_sentence(sentence: str, doc: DocContext, section: SectionContext) -> li
             value_hi=m.value_hi,
             at=(m.start, m.end),
             clause=clause_of(sentence, m),
-            context=sentence[max(0, m.start - 40) : m.end],
+            context=sentence[_context_start(sentence, m, mentions, i) : m.end],
         )
         facts.append(fact)
         previous = fact
     return facts
+
+
+def _context_start(sentence: str, m: Mention, mentions: list[Mention], i: int) -> int:
+    """Where the words about a figure begin: its clause, after the figure before it."""
+    previous = mentions[i - 1].end if i else 0
+    return max(m.start - 40, previous, _clause_start(sentence, m.start))
 
 
 def _clause_start(sentence: str, pos: int) -> int:
