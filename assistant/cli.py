@@ -159,6 +159,88 @@ def chat(ctx: click.Context, backend: str | None) -> None:
 
 
 @cli.command()
+@click.argument("metric")
+@click.option("--subject", default=None, help="Only this district or body, e.g. 罗湖 or 光明区.")
+@click.option(
+    "--kind",
+    type=click.Choice(["level", "change", "share", "rank", "any"]),
+    default="any",
+    show_default=True,
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+@friendly
+def facts(ctx: click.Context, metric: str, subject: str | None, kind: str, as_json: bool) -> None:
+    """The figures of METRIC across documents and periods, e.g. 社会消费品零售总额."""
+    from assistant.answer.facts import metric_series, point_of
+    from assistant.answer.question import normalize
+    from assistant.console import print_facts
+    from assistant.facts.reader import named_subject
+    from assistant.index.live import Index
+
+    index = Index.open(_cfg(ctx))
+    who = (named_subject(normalize(subject), subject) or normalize(subject)) if subject else None
+    series = metric_series(index, normalize(metric), who, None if kind == "any" else kind)
+    points = [point_of(index, f) for f in series]
+    if as_json:
+        rows = [p.model_dump() for p in points]
+        click.echo(json.dumps({"metric": metric, "facts": rows}, ensure_ascii=False))
+    else:
+        print_facts(metric, points)
+
+
+@cli.command("eval-facts")
+@click.option(
+    "--mentions",
+    "mention_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Annotated mentions (default: eval/facts/mentions*.jsonl).",
+)
+@click.option(
+    "--sources",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="The annotated reports (default: the sources folder).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--errors", type=int, default=0, help="Show up to N disagreements per slot.")
+@click.pass_context
+@friendly
+def eval_facts(
+    ctx: click.Context,
+    mention_files: tuple[Path, ...],
+    sources: Path | None,
+    as_json: bool,
+    errors: int,
+) -> None:
+    """Score the fact extractor against hand-annotated figure mentions: precision and
+    recall of the mentions found and of each slot (metric, subject, period, status)."""
+    from assistant.evaluation.facts import (
+        ingested_documents,
+        load_annotations,
+        score_facts,
+        summary_lines,
+    )
+
+    cfg = _cfg(ctx)
+    files = list(mention_files) or sorted(Path("eval/facts").glob("mentions*.jsonl"))
+    if not files:
+        raise UserError("no annotated mentions: give --mentions FILE")
+    score = score_facts(
+        load_annotations(files), ingested_documents(cfg, sources or cfg.paths.sources)
+    )
+    if as_json:
+        click.echo(json.dumps(score.as_dict(), ensure_ascii=False))
+        return
+    for line in summary_lines(score):
+        click.echo(line)
+    for slot, rows in score.wrong.items():
+        for row in rows[:errors]:
+            click.echo(f"  {slot}: {row}")
+
+
+@cli.command()
 @click.pass_context
 def doctor(ctx: click.Context) -> None:
     """Report whether the index, the embedding model and the backend are ready."""

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from assistant.answer.events import Retry, Rewritten, Token
 from assistant.corpus.ingest import IngestSummary
-from assistant.models import Response
+from assistant.models import FactPoint, Response
 
 console = Console()
 
@@ -118,3 +118,27 @@ def show_stream(events: Iterable[object]) -> Response:
                 response = event
     print_response(response)
     return response
+
+
+_STATUS = {"actual": "实际", "target": "目标"}
+
+
+def print_facts(metric: str, points: list[FactPoint]) -> None:
+    """A metric's figures by period: value, status, whom, and where each is stated."""
+    if not points:
+        console.print(f"资料中没有“{metric}”的数据", style="yellow")
+        return
+    table = Table(title=metric)
+    for column in ("period", "value", "status", "kind", "subject", "source", "clause"):
+        table.add_column(column)
+    for p in points:
+        table.add_row(
+            p.period_zh,
+            p.mention,
+            _STATUS.get(p.status, p.status),
+            p.kind,
+            p.subject,
+            f"{p.title[:16]} ({p.date})",
+            p.clause,
+        )
+    console.print(table)

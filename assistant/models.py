@@ -115,6 +115,29 @@ class GuardLog(BaseModel):
     refusal_reason: str = ""
 
 
+class FactPoint(BaseModel):
+    """A figure as the sources state it, with where: for `assistant facts` and the chart
+    of a metric by period under an answer."""
+
+    period: str  # 2023, 2023H1, 2016-2020
+    period_zh: str
+    value: float
+    unit: str
+    mention: str  # as written
+    metric: str
+    subject: str
+    status: str  # actual | target
+    kind: str  # level | change | share | rank
+    clause: str
+    doc_id: str
+    title: str
+    date: str
+    chunk_id: str
+    start: int
+    end: int
+    n: int | None = Field(None, description="The answer's citation that holds it, if any.")
+
+
 class Response(BaseModel):
     """What `assistant ask --json` prints and the UI and eval consume."""
 
@@ -131,3 +154,7 @@ class Response(BaseModel):
         default_factory=list, description="All passages retrieved, cited or not (for eval)."
     )
     notice: str = ""
+    series: list[FactPoint] = Field(
+        default_factory=list,
+        description="The answer's metric by period, when the sources give three or more.",
+    )

@@ -15,7 +15,7 @@ from assistant.answer.retrieve import Hints
 from assistant.facts.match import Asked, ReportRef, failed_slot, metric_match
 from assistant.facts.model import Fact
 from assistant.index.live import Index
-from assistant.models import Hit
+from assistant.models import FactPoint, Hit
 from assistant.textnorm import for_search, han_bigrams
 
 METRIC_MATCH = 0.65  # share of the asked name's character pairs a fact's clause must hold
@@ -166,3 +166,69 @@ def _ranker(previous: Fact | None, asked: Asked, hits: list[Hit]):  # type: igno
         return (-round(found.score, 2), near, plain, -shared, -around, found.hit)
 
     return rank
+
+
+# ------------------------------------------------------------------ a metric over time
+
+
+def metric_series(
+    index: Index, metric: str, subject: str | None = None, kind: str | None = "level"
+) -> list[Fact]:
+    """The facts of a metric across documents and periods, oldest first: one per period and
+    status (the latest document's when reports repeat a figure). `subject` None: any."""
+    found = [f for _, f in index.facts.search(metric, threshold=0.9)]
+    if subject is not None:
+        found = [f for f in found if f.subject == subject]
+    if kind is not None:
+        found = [f for f in found if f.kind == kind]
+    latest: dict[tuple[str, str], Fact] = {}
+    for fact in found:
+        if fact.period is None:
+            continue
+        key = (fact.period.label, fact.status)
+        date = index.documents[fact.doc_id].meta.date if fact.doc_id in index.documents else ""
+        kept = latest.get(key)
+        kept_date = index.documents[kept.doc_id].meta.date if kept else ""
+        if kept is None or date > kept_date:
+            latest[key] = fact
+    return sorted(latest.values(), key=lambda f: (f.period, f.status))  # type: ignore[arg-type, return-value]
+
+
+SERIES_MIN = 3  # periods before a metric's facts are worth a chart
+
+
+def point_of(index: Index, fact: Fact, n: int | None = None) -> FactPoint:
+    meta = index.documents[fact.doc_id].meta
+    return FactPoint(
+        period=fact.period.label if fact.period else "",
+        period_zh=fact.period.zh() if fact.period else "",
+        value=fact.value,
+        unit=fact.unit,
+        mention=fact.mention,
+        metric=fact.metric,
+        subject=fact.subject,
+        status=fact.status,
+        kind=fact.kind,
+        clause=fact.clause,
+        doc_id=fact.doc_id,
+        title=meta.title,
+        date=meta.date,
+        chunk_id=fact.chunk_id,
+        start=fact.start,
+        end=fact.end,
+        n=n,
+    )
+
+
+def answer_series(index: Index, facts: FactMatch, cited: list[Hit]) -> list[FactPoint]:
+    """The metric of the answer's first fact by period, when three or more are known; a
+    point from a cited passage carries that citation's number."""
+    found = facts.found
+    if not found:
+        return []
+    first = found[0].fact
+    series = metric_series(index, first.metric, first.subject, first.kind)
+    if len({f.period for f in series}) < SERIES_MIN:
+        return []
+    number = {h.chunk.chunk_id: i + 1 for i, h in enumerate(cited)}
+    return [point_of(index, f, number.get(f.chunk_id)) for f in series]

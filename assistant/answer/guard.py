@@ -34,10 +34,11 @@ from assistant.answer.question import HOME, Question
 from assistant.answer.refusal import is_refusal
 from assistant.facts.match import Asked as FactAsked
 from assistant.facts.match import failed_slot, metric_match
+from assistant.facts.mentions import find_mentions
 from assistant.facts.model import Fact, to_base
 from assistant.figures import Figure, figures, has_number, is_year, match_forms, occurs
 from assistant.models import GuardLog
-from assistant.textnorm import for_match, han_bigrams
+from assistant.textnorm import for_match, for_search, han_bigrams
 
 _CITES_RUN = re.compile(r"^(?:\s*\[\d+\])+")
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;\n])")
@@ -332,8 +333,13 @@ def _ground(
     pieces: list[str] = []
     for piece in _pieces(text):
         refs = citations.cited(piece)
-        figs = [f for f in figures(piece) if f.number not in exempt]
+        converted, wrong = _english_amounts(piece, refs or cited, passages)
+        figs = [f for f in figures(piece) if f.number not in exempt | converted]
         lost = [f for f in figs if not _grounded(f, refs or cited, forms)]
+        for amount in wrong:
+            if amount not in ungrounded:
+                ungrounded.append(amount)
+                report.findings.append(UngroundedFigure(amount))
         holders = _holders(figs, forms) if lost and refs else None
         if holders:
             piece = _recite(piece, holders)
@@ -348,6 +354,46 @@ def _ground(
                 report.findings.append(UngroundedFigure(f.text))
         pieces.append(piece)
     return "".join(pieces)
+
+
+_EN_SCALE = {
+    "trillion": 1e12,
+    "hundred million": 1e8,
+    "billion": 1e9,
+    "million": 1e6,
+    "thousand": 1e3,
+}
+_EN_AMOUNT = re.compile(
+    r"(?<![\d.])(\d+(?:,\d{3})*(?:\.\d+)?)\s*(trillion|hundred million|billion|million|thousand)"
+    r"(?:\s*(?:yuan|rmb|cny))?",
+    re.IGNORECASE,
+)
+
+
+def _english_amounts(
+    piece: str, refs: list[int], passages: Mapping[int, str]
+) -> tuple[set[str], list[str]]:
+    """Amounts an English answer converts ("237.53 billion yuan" for 2375.3亿元): checked by
+    value against the cited passages' figures. Returns the numbers rightly converted (not
+    to be looked up as written) and the amounts that are no figure of them ("2375.3 billion
+    yuan" for 2375.3亿元, or "30.2 billion" for 30.2亿元)."""
+    converted: set[str] = set()
+    wrong: list[str] = []
+    amounts = list(_EN_AMOUNT.finditer(piece))
+    if not amounts:
+        return converted, wrong
+    held = [
+        to_base(m.value, m.unit)[0] for n in refs for m in find_mentions(for_search(passages[n]))
+    ]
+    for a in amounts:
+        number = a.group(1).replace(",", "")
+        value = float(number) * _EN_SCALE[a.group(2).lower()]
+        if any(abs(value - h) <= 0.005 * h for h in held if h > 0):
+            converted.add(number)
+        else:
+            wrong.append(a.group(0))
+            converted.add(number)  # reported once, as the amount
+    return converted, wrong
 
 
 def wrong_facts(

@@ -20,7 +20,7 @@ from assistant.answer.conversation import Turn, standalone_question
 from assistant.answer.events import Event, Retry, Rewritten, Token
 from assistant.answer.evidence import Evidence, select_evidence
 from assistant.answer.extractive import extract
-from assistant.answer.facts import match_facts, retrieval_hints
+from assistant.answer.facts import answer_series, match_facts, retrieval_hints
 from assistant.answer.generate import Generation, Outcome, generate
 from assistant.answer.prompts import Prompter, passage_label
 from assistant.answer.question import Question, read_question
@@ -127,6 +127,7 @@ def ask_stream(
     response.guard = log
     response.notice = outcome.notice
     response.standalone_question = standalone if standalone != question else ""
+    response.series = answer_series(pipe.index, facts, cited)
     response.timings_ms = timings
     response.latency_ms = ms_since(t0)
     yield response

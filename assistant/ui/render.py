@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from assistant.models import CITE_MARKER as CITE
-from assistant.models import Citation, Document, Response
+from assistant.models import Citation, Document, FactPoint, Response
 from assistant.textnorm import to_simplified, to_traditional
 
 SCRIPTS = ("原文", "简体", "繁體")  # as written / Simplified / Traditional
@@ -108,7 +108,48 @@ def answer_message(response: Response, turn: int, script: str, filters_note: str
     body = linked_answer(response.answer, turn, script)
     sources = "<br>".join(_source_line(c, turn, script) for c in response.citations)
     footer = f'\n\n<div class="sources-line">依据：<br>{sources}</div>' if sources else ""
-    return _notice(response.notice) + body + footer
+    chart = series_chart(response.series, turn, script)
+    return _notice(response.notice) + body + footer + (f"\n\n{chart}" if chart else "")
+
+
+_CHART_W, _CHART_H, _PAD = 360, 150, 28
+
+
+def series_chart(points: Sequence[FactPoint], turn: int, script: str) -> str:
+    """The answer's metric by period, as a small inline SVG: a dot per figure (hollow for a
+    target), the period under it, the value above; a dot from a cited passage links to it."""
+    same = [p for p in points if p.unit == points[0].unit] if points else []
+    if len(same) < 3:
+        return ""
+    values = [p.value for p in same]
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    step = (_CHART_W - 2 * _PAD) / (len(same) - 1)
+    marks = []
+    for i, p in enumerate(same):
+        x = _PAD + i * step
+        y = _CHART_H - _PAD - (p.value - low) / span * (_CHART_H - 2 * _PAD - 10)
+        fill = "none" if p.status == "target" else "currentColor"
+        tip = esc(show(f"{p.period_zh} {p.mention}（{p.title} {p.date}）", script))
+        dot = (
+            f'<circle cx="{x:.0f}" cy="{y:.0f}" r="4" fill="{fill}" stroke="currentColor">'
+            f"<title>{tip}</title></circle>"
+        )
+        if p.n is not None:
+            dot = f'<a class="cite" href="#cite-{turn}-{p.n}">{dot}</a>'
+        label = esc(show(p.period_zh, script))
+        marks.append(
+            f'{dot}<text x="{x:.0f}" y="{y - 8:.0f}" text-anchor="middle" font-size="10">'
+            f"{esc(p.mention)}</text>"
+            f'<text x="{x:.0f}" y="{_CHART_H - 8}" text-anchor="middle" font-size="10">'
+            f"{label}</text>"
+        )
+    title = esc(show(f"{same[0].metric}（{same[0].subject}）", script))
+    return (
+        f'<div class="series-chart"><div class="series-title">{title}</div>'
+        f'<svg viewBox="0 0 {_CHART_W} {_CHART_H}" width="{_CHART_W}" height="{_CHART_H}" '
+        f'role="img" aria-label="{title}">{"".join(marks)}</svg></div>'
+    )
 
 
 def refusal_message(response: Response, turn: int, script: str, filters_note: str = "") -> str:
