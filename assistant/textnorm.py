@@ -6,6 +6,7 @@ script finds a passage in Simplified and the scorer compares like with like.
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from functools import lru_cache
@@ -66,3 +67,18 @@ def han_bigrams(text: str) -> set[str]:
 def char_bigrams(text: str) -> set[str]:
     """All pairs of adjacent characters, digits and marks included ("20" of a year counts)."""
     return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+@lru_cache(maxsize=1)
+def jieba():  # type: ignore[no-untyped-def]
+    """jieba, loaded once and quiet: its dictionary takes a second to build."""
+    import jieba as _jieba
+
+    _jieba.setLogLevel(logging.WARNING)
+    _jieba.initialize()
+    return _jieba
+
+
+def words(text: str) -> list[str]:
+    """jieba's words of a phrase ("应到代表" → 应, 到, 代表)."""
+    return jieba().lcut(text)

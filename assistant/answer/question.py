@@ -19,7 +19,7 @@ from assistant.facts.model import Kind, Period, Status
 from assistant.facts.periods import TimeContext, TimeMention, find_times
 from assistant.facts.reader import named_subject
 from assistant.figures import figures, is_year, numbers
-from assistant.textnorm import for_match, for_search, is_traditional
+from assistant.textnorm import for_match, for_search, is_traditional, words
 
 HOME = "罗湖区"  # whom a question that names no one is about
 
@@ -195,7 +195,7 @@ _ASK_WORDS = re.compile(
     r"是|为|有(?=多少|几)|共有|各|约|大约|分别|一共|总共|累计|吗|呢|[?？,，。:：;；()\s]|"
     r"提出|提到|据|按|称|报道|报告|一文|要|将|计划|目标|实际|预计|初步|控制在|控制|"
     r"达到了|达到|达|提高到了|提高到|提高至|提升到|增至|增长到|降到|降至|突破了|突破|超过|位列|排第|排名|"
-    r"完成了|完成|实现了|实现|回顾|截至|截止|其中|又|了|使|从|由|到|以上|以下|以内|"
+    r"完成了|完成|实现了|实现|回顾|截至|截止|其中|又|了|使|从|由|(?<![应实])到|以上|以下|以内|"
     r"年均增长|增长|下降|增速|增幅|提高|减少|降低|年均"
 )
 _EDGE = re.compile(r"^(?:中|时|的|里|上|之|在|、)+|(?:中|时|的|里|上|之|是|在|、)+$")
@@ -287,7 +287,7 @@ def read_asks(norm: str, this_year: int) -> tuple[Asked, ...]:
         if previous is not None and own is None:
             ask = replace(
                 ask,
-                metric=ask.metric or previous.metric,
+                metric=_elliptic_metric(part, ask.metric, previous.metric),
                 period=ask.period or previous.period,
                 until=ask.until if ask.period else previous.until,
                 subject=ask.subject or previous.subject,
@@ -296,6 +296,25 @@ def read_asks(norm: str, this_year: int) -> tuple[Asked, ...]:
         asks.append(ask)
         previous = ask
     return tuple(asks)
+
+
+def _elliptic_metric(part: str, metric: str, previous: str) -> str:
+    """ "应到代表多少名、实到多少名": a later ask that names only its verb shares the noun of
+    the ask before (实到代表); one that names nothing asks for the same measure."""
+    if not metric:
+        return previous
+    if not previous or metric in previous or _names_noun(part):
+        return metric
+    mine, theirs = words(metric), words(previous)
+    return metric + theirs[-1] if len(mine) == 1 and len(theirs) > 1 else metric
+
+
+def _names_noun(part: str) -> bool:
+    """Whether anything but a unit follows the last 多少 or 几."""
+    asks = list(_COUNT_ASK.finditer(part))
+    rest = part[asks[-1].end() :] if asks else part
+    unit = _AFTER_UNIT.match(rest)
+    return re.search(r"[\u4e00-\u9fff]", rest[unit.end() :] if unit else rest) is not None
 
 
 def _read_part(part: str, report: ReportRef | None, this_year: int) -> Asked:

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 from assistant.answer.evidence import Evidence
 from assistant.answer.facts import NO_MATCH, FactMatch, Found
-from assistant.answer.question import Question
+from assistant.answer.question import HOME, Question
 from assistant.config import AnswerConfig, LLMConfig
-from assistant.facts.match import Asked
+from assistant.facts.match import Asked, failed_slots
 from assistant.figures import has_number, states_value
 from assistant.models import Hit
 from assistant.textnorm import for_search, to_simplified, to_traditional
@@ -172,8 +172,11 @@ _MISSING = {
 
 def miss_note(question: Question, asked: Asked, found: Found, slot: str) -> str:
     """ "资料中没有2023年的数据；资料中有：2020年…金融业增加值…[1]"."""
-    if slot == "period" and asked.period is not None:
-        what = f"{asked.period.zh()}的数据"
+    slots = failed_slots(asked, found.fact, HOME) or (slot,)
+    where = asked.subject if "subject" in slots and asked.subject else ""
+    period = asked.period.zh() if "period" in slots and asked.period is not None else ""
+    if where or period:  # "资料中没有光明区2022年上半年的数据"
+        what = f"{where}{period}的数据"
     elif slot == "status":
         what = "相关目标" if asked.status == "target" else "实际完成的数据"
     else:

@@ -140,17 +140,23 @@ def periods_meet(asked: Asked, fact: Fact) -> bool:
 def failed_slot(asked: Asked, fact: Fact, home: str) -> str | None:
     """The first slot the fact contradicts ("period", "subject", "status", "kind", "unit"),
     None when it is the asked figure."""
+    return next(iter(failed_slots(asked, fact, home)), None)
+
+
+def failed_slots(asked: Asked, fact: Fact, home: str) -> tuple[str, ...]:
+    """Every slot the fact contradicts, in the order of failed_slot."""
+    slots: list[str] = []
     if asked.period is not None and not periods_meet(asked, fact):
-        return "period"
+        slots.append("period")
     if asked.subject is not None:
         if fact.subject != asked.subject:
-            return "subject"
+            slots.append("subject")
     elif fact.subject != home and _OTHER_PLACE.match(fact.subject):
-        return "subject"
+        slots.append("subject")
     if asked.status is not None and fact.status != asked.status:
-        return "status"
+        slots.append("status")
     if asked.kind is not None and fact.kind != asked.kind:
-        return "kind"
+        slots.append("kind")
     if not unit_fits(asked, fact):
-        return "unit"
-    return None
+        slots.append("unit")
+    return tuple(slots)

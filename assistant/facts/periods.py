@@ -34,6 +34,7 @@ _EXPRESSIONS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
         ("future", r"(?:未来|今后|接下来)([一二两三四五六七八九十\d]+)年"),
         ("relative", r"今年|本年|明年|去年|上年|上一年|前年|过去一年|一年来"),
+        ("whole_year", r"全年|当年"),
     )
 )
 
@@ -145,6 +146,9 @@ def _resolve(
         if n is None or ctx.year is None:
             return None
         return Period.years(ctx.year, ctx.year + n - 1)
+    if name == "whole_year":  # the year the text reports on
+        year = ctx.reference.last_year if ctx.reference is not None else ctx.year
+        return None if year is None else Period.year(year)
     return _relative(m.group(0), ctx)
 
 

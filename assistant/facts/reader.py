@@ -252,13 +252,20 @@ def named_subject(text: str, home: str) -> str | None:
     return _canonical(found[-1], doc) if found else None
 
 
+# A place followed by one of these is a modifier (深圳首个, 全区第一, 全市3个), not
+# the subject; a following year (深圳2024年) still leaves it the subject.
+_MODIFIER_AFTER = re.compile(
+    r"\d(?!\d{3}\s*年)|[“\"、第]|系列|首|唯一|率先|前列|平均|同期|层面|各区|范围|以上|重点"
+)
+
+
 def _is_subject(text: str, e: re.Match[str], doc: DocContext) -> bool:
     """An entity is the subject, not a scope (居全市第二), an object (对接香港), a modifier
     (国家高新技术企业, 深圳500强企业) or an item of a list (广东、深圳系列…)."""
     before, after = text[: e.start()], text[e.end() :]
     if _SCOPE_BEFORE.search(before) or _OBJECT_BEFORE.search(before):
         return False
-    if re.match(r"[\d“\"、第]|系列|首|唯一|率先|前列|平均|同期|层面|各区|范围|以上|重点", after):
+    if _MODIFIER_AFTER.match(after):
         return False
     if (e["nation"] or e["province"]) and re.match(r"[\u4e00-\u9fff]", after):
         return False  # 国家级, 全国首部, 全省率先: a rank or a kind, not a subject

@@ -6,13 +6,14 @@ would silently be zero: documents and queries are tokenized here, the same way.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Container
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from assistant.textnorm import jieba
 
 _TOKEN_OK = re.compile(r"[\w\u4e00-\u9fff]")
 # Words that say "this is a question" rather than what it is about.
@@ -28,15 +29,6 @@ STOPWORDS = frozenset(
 )
 # Interrogatives such as 哪条, 哪几个, 第几名, 几项: open-ended, so not matched literally.
 _INTERROGATIVE = re.compile(r"^(?:哪|第几|几)")
-
-
-@lru_cache(maxsize=1)
-def _jieba():  # type: ignore[no-untyped-def]
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    jieba.initialize()
-    return jieba
 
 
 def tokenize(text: str) -> list[str]:
@@ -55,7 +47,7 @@ def _tokenize_cached(text: str) -> tuple[str, ...]:
 
 
 def _tokenize(text: str) -> list[str]:
-    tokens = _jieba().cut_for_search(text.lower())
+    tokens = jieba().cut_for_search(text.lower())
     return [
         t
         for t in (t.strip() for t in tokens)
