@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from assistant.answer.factory import choose_backend
 from assistant.config import Config
+from assistant.corpus.ingest import pipeline_fingerprint
 from assistant.index.generations import IndexMismatch, IndexMissing, check_model, read_manifest
 from assistant.index.vectors import StoreError, VectorStore, connect
 
@@ -45,6 +46,9 @@ def _index(cfg: Config) -> Check:
         f"{manifest.documents} documents, {manifest.chunks} chunks ({count} vectors, "
         f"{cfg.index.mode}), built {manifest.created_at}"
     )
+    if manifest.pipeline != pipeline_fingerprint(cfg):
+        # the chunks and facts come from an older reading: answers use them until re-ingest
+        return Check("index", False, f"{detail}; built by an older reader: run assistant ingest")
     return Check("index", count == manifest.chunks, detail)
 
 

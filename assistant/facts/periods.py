@@ -25,7 +25,8 @@ _EXPRESSIONS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("first_quarters", rf"(?:{Y}\s*年)?\s*前([一二三])季度"),
         ("quarter", rf"(?:{Y}\s*年)?\s*(?:第)?([一二三四1-4])\s*季度"),
         ("month", rf"(?:{Y}\s*年)?\s*(\d{{1,2}})\s*月(?:末|底|份|当月)?(?![\d日号])"),
-        ("target", rf"(?:到|至)\s*{Y}\s*年"),
+        # 到2025年 is a year to reach; 增至2020年的2375亿元 is where a figure went
+        ("target", rf"(?<![增降升涨减长])(?:到|至)\s*{Y}\s*年"),
         ("year", rf"{Y}\s*年(?!均|度\w*报告)"),
         ("plan", r"“?(十[二三四五]五)”?(?:期间|时期|规划)?"),
         (

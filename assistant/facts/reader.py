@@ -186,11 +186,14 @@ def read_sentence(sentence: str, doc: DocContext, section: SectionContext) -> li
         if not metric and previous is not None:
             metric = previous.metric  # "…1391.75亿元，增长10.4%": the change of the level before
         period = _period(sentence, m, times, section, kind, mentions, i)
+        subject = _bracketed_base(sentence, m, doc)
+        if subject is not None and previous is not None and previous.unit == m.unit:
+            kind, metric = previous.kind, previous.metric  # 同比增长4.7%,比全市(3.0%)高
         fact = Fact(
             value=m.value,
             unit=m.unit,
             metric=metric,
-            subject=_subject(sentence, m, doc),
+            subject=subject or _subject(sentence, m, doc),
             period=period,
             status=_status(sentence, m, times, section, doc, period),
             kind=kind,
@@ -242,6 +245,22 @@ def _subject(sentence: str, m: Mention, doc: DocContext) -> str:
         if found:
             return _canonical(found[-1], doc)
     return doc.subject
+
+
+_BRACKET_OPEN = re.compile(r"[(（]\s*(?:增长|下降|增速为?)?\s*$")
+
+
+def _bracketed_base(sentence: str, m: Mention, doc: DocContext) -> str | None:
+    """ "比全市(3.0%)高1.7个百分点": a figure in brackets right after a place is that
+    place's, the base the sentence compares with."""
+    head = sentence[: m.start]
+    bracket = _BRACKET_OPEN.search(head)
+    if bracket is None or not re.match(r"\s*[)）]", sentence[m.end :]):
+        return None
+    place = None
+    for e in _ENTITY.finditer(head[: bracket.start()]):
+        place = e if e.end() == bracket.start() else None
+    return _canonical(place, doc) if place is not None else None
 
 
 def named_subject(text: str, home: str) -> str | None:
