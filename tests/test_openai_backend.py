@@ -44,7 +44,8 @@ def openai_config(cfg: Config, base_url: str, **settings: object) -> Config:
         "retries": 0,
     }
     openai = OpenAIConfig.model_validate({**values, **settings})
-    llm = cfg.llm.model_copy(update={"backend": "openai", "openai": openai})
+    # every answer from the model: facts first would answer figure questions without it
+    llm = cfg.llm.model_copy(update={"backend": "openai", "openai": openai, "facts_first": False})
     return cfg.model_copy(update={"llm": llm})
 
 
@@ -52,6 +53,27 @@ def openai_pipeline(pipeline: Pipeline, base_url: str, **settings: object) -> Pi
     """The session's index and retriever with an openai backend pointed at `base_url`."""
     cfg = openai_config(pipeline.config, base_url, **settings)
     return Pipeline(cfg, pipeline.index, pipeline.retriever, build_generator(cfg, "openai"))
+
+
+def test_with_facts_first_a_figure_question_is_answered_without_the_model(
+    pipeline: Pipeline, server: FakeOpenAI
+) -> None:
+    server.script = ["扶持资金为9.9亿元[{n:6.6亿元}]。"]  # would be rejected if asked
+    cfg = openai_config(pipeline.config, server.base_url)
+    cfg = cfg.model_copy(update={"llm": cfg.llm.model_copy(update={"facts_first": True})})
+    response = ask(
+        Pipeline(cfg, pipeline.index, pipeline.retriever, build_generator(cfg, "openai")), QUESTION
+    )
+    assert not server.seen  # the matched fact's clause is the answer: no request was made
+    assert response.guard.fallback == "facts" and "6.6亿元[1]" in response.answer
+    assert "6.6亿元" in for_match(response.citations[0].text)
+    # a question that asks more than a figure still goes to the model
+    server.script = [GOOD]
+    ask(
+        Pipeline(cfg, pipeline.index, pipeline.retriever, build_generator(cfg, "openai")),
+        "罗湖区2019年投入产业转型升级扶持资金多少?用于哪些方面?",
+    )
+    assert server.seen
 
 
 @pytest.mark.parametrize("stream", [False, True])

@@ -29,7 +29,8 @@ LOCAL_HOSTS = {"127.0.0.1", "::1", "localhost", "0.0.0.0", ""}
 def ui_config(cfg: Config, data_dir: Path, **llm: Any) -> Config:
     """`cfg` with its own feedback folder and, unless told otherwise, the extractive backend."""
     paths = cfg.paths.model_copy(update={"data_dir": data_dir})
-    settings = cfg.llm.model_copy(update={"backend": "extractive", **llm})
+    # facts_first off: the page's generator tests need the model asked for figure questions
+    settings = cfg.llm.model_copy(update={"backend": "extractive", "facts_first": False, **llm})
     return cfg.model_copy(update={"paths": paths, "llm": settings})
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from assistant.answer.question import HOME, Question
-from assistant.answer.retrieve import Hints
-from assistant.facts.match import Asked, ReportRef, failed_slot, metric_match
+from assistant.answer.retrieve import Filters, Hints
+from assistant.facts.match import Asked, ReportRef, failed_slot, failed_slots, metric_match
 from assistant.facts.model import Fact
 from assistant.index.live import Index
 from assistant.models import FactPoint, Hit
@@ -127,11 +127,25 @@ def match_facts(question: Question, hits: list[Hit], index: Index, home: str = H
         fits = tuple(
             x for x in near if x.score >= METRIC_MATCH and failed_slot(asked, x.fact, home) is None
         )
-        misses = tuple(
-            (x, slot) for x in near if (slot := failed_slot(asked, x.fact, home)) is not None
+        misses = _closest_first(
+            asked, [(x, off) for x in near if (off := failed_slots(asked, x.fact, home))]
         )
         parts.append(PartMatch(asked, fits, misses))
     return FactMatch(tuple(parts))
+
+
+def _closest_first(
+    asked: Asked, misses: list[tuple[Found, tuple[str, ...]]]
+) -> tuple[tuple[Found, str], ...]:
+    """The miss a refusal quotes is the nearest one: the fewest slots off, then a result
+    before a target when the question fixes no status ("2021年上半年…是多少" wants a result,
+    so the 2020 figure says more than the 2025 goal). Otherwise in the ranker's order."""
+
+    def distance(miss: tuple[Found, tuple[str, ...]]) -> tuple[int, bool]:
+        found, off = miss
+        return len(off), asked.status is None and found.fact.status == "target"
+
+    return tuple((found, off[0]) for found, off in sorted(misses, key=distance))
 
 
 def _number(fact: Fact) -> str:
@@ -145,16 +159,16 @@ def _sentence(fact: Fact, hits: list[Hit], at: int) -> str:
 
 def _ranker(previous: Fact | None, asked: Asked, hits: list[Hit]):  # type: ignore[no-untyped-def]
     """The surest name first; then, after a part answered, a fact of the same sentence
-    ("已开通地铁线路增至8条,总里程超过42公里"); then the fact whose words share most with the
-    question ("…项目通过了规划验收"); then a level before its change; then the better
-    passage."""
+    ("已开通地铁线路增至8条,总里程超过42公里"); then a level before its change; then the
+    fact whose words and sentence share most with the question ("…项目通过了规划验收"; the
+    plan of 国际消费中心核心区 the question names, not another report's same target); then
+    the better passage."""
     words = han_bigrams(asked.text)
 
     def rank(found: Found) -> tuple[float, int, int, int, int, int]:
         fact = found.fact
         near = 0 if previous is not None and fact.start == previous.start else 1
-        # its own words first ("6个项目通过规划验收"), then its sentence's (the plan
-        # the sentence is about)
+        # its own words ("6个项目通过规划验收") with its sentence's (the plan it is about)
         shared = len(words & han_bigrams(fact.context + fact.clause))
         around = len(words & han_bigrams(_sentence(fact, hits, found.hit)))
         # Asked no kind: the level ("完成了多少": 71.2亿元, not 完成年度预算的53.2%); asked a
@@ -163,7 +177,7 @@ def _ranker(previous: Fact | None, asked: Asked, hits: list[Hit]):  # type: igno
             plain = 0 if fact.kind == "level" else 1
         else:
             plain = 0 if fact.unit == "%" or asked.kind != "change" else 1
-        return (-round(found.score, 2), near, plain, -shared, -around, found.hit)
+        return (-round(found.score, 2), near, plain, -(shared + around), -shared, found.hit)
 
     return rank
 
@@ -172,11 +186,18 @@ def _ranker(previous: Fact | None, asked: Asked, hits: list[Hit]):  # type: igno
 
 
 def metric_series(
-    index: Index, metric: str, subject: str | None = None, kind: str | None = "level"
+    index: Index,
+    metric: str,
+    subject: str | None = None,
+    kind: str | None = "level",
+    filters: Filters | None = None,
 ) -> list[Fact]:
     """The facts of a metric across documents and periods, oldest first: one per period and
-    status (the latest document's when reports repeat a figure). `subject` None: any."""
+    status (the latest document's when reports repeat a figure). `subject` None: any;
+    `filters`: only the documents the question was asked of."""
     found = [f for _, f in index.facts.search(metric, threshold=0.9)]
+    if filters is not None:
+        found = [f for f in found if _within(index, f, filters)]
     if subject is not None:
         found = [f for f in found if f.subject == subject]
     if kind is not None:
@@ -220,14 +241,21 @@ def point_of(index: Index, fact: Fact, n: int | None = None) -> FactPoint:
     )
 
 
-def answer_series(index: Index, facts: FactMatch, cited: list[Hit]) -> list[FactPoint]:
-    """The metric of the answer's first fact by period, when three or more are known; a
-    point from a cited passage carries that citation's number."""
+def _within(index: Index, fact: Fact, filters: Filters) -> bool:
+    doc = index.documents.get(fact.doc_id)
+    return doc is not None and filters.allows(fact.doc_id, doc.meta.date_num)
+
+
+def answer_series(
+    index: Index, facts: FactMatch, cited: list[Hit], filters: Filters | None = None
+) -> list[FactPoint]:
+    """The metric of the answer's first fact by period, when three or more are known in the
+    documents asked of; a point from a cited passage carries that citation's number."""
     found = facts.found
     if not found:
         return []
     first = found[0].fact
-    series = metric_series(index, first.metric, first.subject, first.kind)
+    series = metric_series(index, first.metric, first.subject, first.kind, filters)
     if len({f.period for f in series}) < SERIES_MIN:
         return []
     number = {h.chunk.chunk_id: i + 1 for i, h in enumerate(cited)}

@@ -127,7 +127,7 @@ def ask_stream(
     response.guard = log
     response.notice = outcome.notice
     response.standalone_question = standalone if standalone != question else ""
-    response.series = answer_series(pipe.index, facts, cited)
+    response.series = answer_series(pipe.index, facts, cited, filters)
     response.timings_ms = timings
     response.latency_ms = ms_since(t0)
     yield response

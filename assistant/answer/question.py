@@ -195,7 +195,7 @@ _ASK_WORDS = re.compile(
     r"是|为|有(?=多少|几)|共有|各|约|大约|分别|一共|总共|累计|吗|呢|[?？,，。:：;；()\s]|"
     r"提出|提到|据|按|称|报道|报告|一文|要|将|计划|目标|实际|预计|初步|控制在|控制|"
     r"达到了|达到|达|提高到了|提高到|提高至|提升到|增至|增长到|降到|降至|突破了|突破|超过|位列|排第|排名|"
-    r"完成了|完成|实现了|实现|回顾|截至|截止|其中|又|了|使|从|由|(?<![应实])到|以上|以下|以内|"
+    r"完成了|完成|实现了|实现|回顾|截至|截止|目前|当前|现在|已经|已|其中|又|了|使|从|由|(?<![应实])到|以上|以下|以内|"
     r"年均增长|增长|下降|增速|增幅|提高|减少|降低|年均|同期|同比"
 )
 _EDGE = re.compile(r"^(?:中|时|的|里|上|之|在|、)+|(?:中|时|的|里|上|之|是|在|、)+$")
@@ -393,5 +393,9 @@ _GENERIC_TAIL = re.compile(r"(?<=[\u4e00-\u9fff]{2})(?:事项|工作|情况|数�
 
 
 def _generic(metric: str) -> str:
-    """“秒批”事项 asks for the 秒批: words that end many a name are not the measure."""
-    return _GENERIC_TAIL.sub("", metric)
+    """“秒批”事项 asks for the 秒批: words that end many a name are not the measure; a
+    figure the question gives (400多条改革措施…完成多少条) is not part of it either."""
+    return _GENERIC_TAIL.sub("", _GIVEN_COUNT.sub("", metric))
+
+
+_GIVEN_COUNT = re.compile(r"^[\d.]+[多余]?(?=[\u4e00-\u9fff])" + _AFTER_UNIT.pattern[1:])

@@ -21,7 +21,7 @@ from assistant.answer.facts import NO_MATCH, FactMatch, Found
 from assistant.answer.question import HOME, Question
 from assistant.config import AnswerConfig, LLMConfig
 from assistant.facts.match import Asked, failed_slots
-from assistant.figures import has_number, states_value
+from assistant.figures import has_number, numbers, states_value
 from assistant.models import Hit
 from assistant.textnorm import for_search, to_simplified, to_traditional
 
@@ -134,7 +134,7 @@ def _absent_metric(question: Question, hits: list[Hit]) -> str:
 _GENERIC_TAIL = re.compile(r"(?:事项|工作|情况|数量|总数|方面|总量)$")
 # The name of a measure: a few characters, no verb or particle in it.
 _PLAIN_NAME = re.compile(
-    r"(?:(?![了有的第是在把将为与和及或纳创实施开展完成建设里得出来到收决提])[\u4e00-\u9fff]){2,6}"
+    r"(?:(?![了有的第是在把将为与和及或纳创实开展完成建设里得出来到收决提])[\u4e00-\u9fff]){2,6}"
 )
 
 
@@ -257,7 +257,7 @@ def _no_value(question: Question, evidence: Evidence, cfg: AnswerConfig) -> str:
 
 _MONTH = re.compile(r"[\d一二三四五六七八九十]{1,2}\s*月(?!份?以来)")
 _DAY = re.compile(r"\d{1,2}\s*[日号]|[一二三四五六七八九十]{1,3}[日号]|\d{1,2}[·.\-]\d{1,2}")
-_SOME_FIGURE = re.compile(r"\d|[一二两三四五六七八九十百千]+[个项家所条大]")
+_WORD_FIGURE = re.compile(r"[一二两三四五六七八九十百千]+[个项家所条大]")
 
 
 def _unstated_value(question: Question, hits: list[Hit], facts: FactMatch) -> str:
@@ -276,9 +276,21 @@ def _unstated_value(question: Question, hits: list[Hit], facts: FactMatch) -> st
             for c in re.split(r"[,，;；。:：!?！？]", h.chunk.search_text)
             if names(name, c)
         ]
-        if clauses and not any(_SOME_FIGURE.search(c) for c in clauses):
+        if clauses and not any(_states_figure(c, name, asked.given) for c in clauses):
             return asked.metric
     return ""
+
+
+def _states_figure(clause: str, name: str, given: frozenset[str]) -> bool:
+    """Whether the clause gives the measure a figure, other than one the question gives: in
+    "从13个领域、60个方面、提出400多条改革措施" the list item naming 改革措施 holds only the
+    400 the question starts from. An item without a figure ("建设用地、水耗…分别下降5.8%")
+    is read with its whole clause."""
+    item = next((i for i in clause.split("、") if name in i), clause)
+    text = item if re.search(r"\d", item) else clause
+    if any(n not in given for n in numbers(text)):
+        return True
+    return _WORD_FIGURE.search(text) is not None
 
 
 # --------------------------------------------------------------- when a refusal is decided

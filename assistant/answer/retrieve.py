@@ -24,6 +24,13 @@ class Filters:
     date_from: str | None = None
     date_to: str | None = None
 
+    def allows(self, doc_id: str, date_num: int) -> bool:
+        """Whether a document (its date as yyyymmdd) is inside the filter."""
+        if self.doc_ids is not None and doc_id not in self.doc_ids:
+            return False
+        low, high = _date_num(self.date_from), _date_num(self.date_to)
+        return (low is None or date_num >= low) and (high is None or date_num <= high)
+
     def dense(self) -> DenseFilter | None:
         if self.doc_ids is None and not self.date_from and not self.date_to:
             return None
