@@ -7,10 +7,11 @@ import re
 import pytest
 
 from assistant.config import ChunkConfig
-from assistant.corpus.chunk import chunk_document, heading_label, heading_level, sentence_spans
+from assistant.corpus.chunk import chunk_document, heading_label, heading_level
 from assistant.corpus.clean import clean_text
 from assistant.corpus.metadata import read_meta
 from assistant.models import SECTION_SEP, Document
+from assistant.sentences import sentence_spans
 from tests.conftest import SOURCES
 
 CFG = ChunkConfig()

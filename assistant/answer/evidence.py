@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from assistant.answer.question import Question
 from assistant.config import AnswerConfig
-from assistant.corpus.chunk import text_sentences
 from assistant.figures import NUMBER
 from assistant.index.bm25 import AnyOf, BM25Index, tokenize
 from assistant.models import Hit
+from assistant.sentences import text_sentences
 from assistant.textnorm import for_search
 
 HEADING_MAX = 40

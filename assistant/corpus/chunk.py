@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from assistant.config import ChunkConfig
 from assistant.models import SECTION_SEP, Chunk, Document
+from assistant.sentences import sentence_spans, text_lines
 from assistant.textnorm import for_search
 
 _CN_NUM = "一二三四五六七八九十"
@@ -23,19 +24,11 @@ HEADING_RULES: tuple[tuple[int, re.Pattern[str]], ...] = (
     (2, re.compile(rf"^[((]?[{_CN_NUM}]+[))]")),
     (3, re.compile(r"^\d{1,2}[.、](?!\d)")),
 )
-_SENTENCE_END = re.compile(r"[。!?;！？；]+[”’」』)）]*")
 HEADLINE_MAX = 30
 SUBHEAD_MAX = 12
 PARAGRAPH_MIN = 40
 HEADING_LABEL_MAX = 30
 _NO_HEADLINE_END = tuple("。!?;:,、,！？；：，")
-
-
-@dataclass
-class _Line:
-    start: int
-    end: int
-    text: str
 
 
 @dataclass
@@ -69,29 +62,8 @@ def heading_label(line: str) -> str:
     return label if len(label) <= HEADING_LABEL_MAX else label[: HEADING_LABEL_MAX - 1] + "…"
 
 
-def _lines(text: str) -> list[_Line]:
-    return [_Line(m.start(), m.end(), m.group()) for m in re.finditer(r"[^\n]+", text)]
-
-
-def sentence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
-    """Sentence spans of one line; the tail without an end mark is a sentence too."""
-    spans, pos = [], 0
-    for m in _SENTENCE_END.finditer(text):
-        if m.end() > pos:
-            spans.append((offset + pos, offset + m.end()))
-            pos = m.end()
-    if text[pos:].strip():
-        spans.append((offset + pos, offset + len(text)))
-    return spans
-
-
-def text_sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans of a multi-line text: lines first, then sentence ends."""
-    return [span for line in _lines(text) for span in sentence_spans(line.text, line.start)]
-
-
 def _pieces(text: str, header_lines: int) -> list[_Piece]:
-    lines = _lines(text)
+    lines = text_lines(text)
     stack: list[tuple[int, str]] = []
     pieces: list[_Piece] = []
     for i, line in enumerate(lines):

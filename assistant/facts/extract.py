@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from assistant.corpus.chunk import text_sentences
 from assistant.facts.model import Fact
 from assistant.facts.reader import DocContext, doc_context, read_sentence, section_context
 from assistant.models import Chunk, Document
+from assistant.sentences import text_sentences
 from assistant.textnorm import for_search
 
 
@@ -19,6 +19,7 @@ def _reading_version() -> str:
     digest = hashlib.sha256()
     for name in ("mentions.py", "periods.py", "reader.py", "extract.py", "model.py"):
         digest.update((here / name).read_bytes())
+    digest.update((here.parent / "sentences.py").read_bytes())  # the sentences it reads
     return digest.hexdigest()[:12]
 
 
