@@ -12,13 +12,14 @@ from assistant.config import ConfigError, load_config
 def test_defaults_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     cfg = load_config()
-    assert cfg.retrieval.mode == "hybrid" and cfg.llm.backend == "local"
+    assert cfg.retrieval.mode == "hybrid" and cfg.llm.backend == "extractive"
     assert cfg.paths.index_dir == tmp_path / "index_store"
 
 
-def test_the_shipped_file_answers_with_the_local_model() -> None:
+def test_the_shipped_file_answers_extractively() -> None:
+    # the packaged model is 3.4 points less accurate on the gold set (README, Evaluation)
     cfg = load_config(Path(__file__).resolve().parent.parent / "assistant.toml")
-    assert cfg.llm.backend == "local" and cfg.llm.context == "sentences"
+    assert cfg.llm.backend == "extractive" and cfg.llm.context == "sentences"
 
 
 def test_file_then_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 RETRIEVAL_1X_P95_MS = 50.0
-RETRIEVAL_1000X_P95_MS = 250.0
+RETRIEVAL_1000X_P95_MS = 60.0
+# Look-alike reports of other years must not win as the corpus grows: the facts decide.
+SCALE_ACCURACY_DROP_POINTS = 5.0
 ASK_WARM_MS = 300.0
 INGEST_OVER_EMBED = 1.15
 REINGEST_S = 2.0
@@ -38,6 +40,7 @@ def evaluate_targets(result: BenchResult) -> list[Target]:
     targets = [
         _retrieval_target(by_scale.get(1), "1x", RETRIEVAL_1X_P95_MS),
         _retrieval_target(by_scale.get(1000), "1000x", RETRIEVAL_1000X_P95_MS),
+        *(_scale_accuracy_target(by_scale.get(1), n, by_scale.get(n)) for n in (100, 1000)),
         _ask_target(by_scale.get(1)),
         _ingest_target(by_scale.get(1)),
         _reingest_target(by_scale.get(1)),
@@ -53,6 +56,18 @@ def _retrieval_target(s: ScaleResult | None, label: str, limit: float) -> Target
         return Target(name, goal, "not run", None)
     p95 = s.query.stages["retrieval"].p95 or 0.0
     return Target(name, goal, f"{p95:.0f} ms ({s.chunks} chunks)", p95 <= limit)
+
+
+def _scale_accuracy_target(base: ScaleResult | None, scale: int, s: ScaleResult | None) -> Target:
+    name = f"accuracy at {scale}x against 1x"
+    goal = f"within {SCALE_ACCURACY_DROP_POINTS:.0f} points"
+    if base is None or s is None:
+        return Target(name, goal, "not run", None)
+    a, b = base.query.answer_accuracy, s.query.answer_accuracy
+    if a is None or b is None:
+        return Target(name, goal, "no gold answers", None)
+    drop = (a - b) * 100
+    return Target(name, goal, f"{b:.1%} vs {a:.1%}", drop <= SCALE_ACCURACY_DROP_POINTS)
 
 
 def _ask_target(s: ScaleResult | None) -> Target:
@@ -157,6 +172,7 @@ SCALE_HEADERS = (
     "cold ask s",
     "RSS ingest / query / UI MB",
     "index MB",
+    "facts / read s / MB",
     "accuracy",
 )
 
@@ -188,8 +204,14 @@ def scale_row(s: ScaleResult) -> list[str]:
         f"{s.cold_ask.median_seconds:.1f}",
         f"{ingest_rss:,.0f} / {s.query.peak_rss_mb:,.0f} / {ui}",
         f"{s.index_mb:,.1f}",
+        _facts_cell(s),
         pct(s.query.answer_accuracy),
     ]
+
+
+def _facts_cell(s: ScaleResult) -> str:
+    f = s.facts
+    return DASH if f is None else f"{f.facts:,} / {f.seconds:.1f} / {f.mb:,.1f}"
 
 
 def stage_row(s: ScaleResult) -> list[str]:

@@ -40,6 +40,7 @@ class IngestResult:
     embed_share: float  # of the ingest's time, spent inside the embedding model
     process_seconds: float  # the whole process, imports included
     peak_rss_mb: float
+    facts_seconds: float = 0.0  # reading the facts, inside `seconds`
 
 
 @dataclass
@@ -58,6 +59,7 @@ class BuildResult:
     projected_ingest_seconds: float
     projected_embed_share: float
     peak_rss_mb: float
+    facts_seconds: float = 0.0  # reading the synthetic facts, inside `seconds`
 
 
 @dataclass
@@ -103,6 +105,16 @@ class UIResult:
 
 
 @dataclass
+class FactsResult:
+    """The fact table of a scale's index: how many facts, how long reading them took inside
+    the ingest (or the scaled build), and its size on disk."""
+
+    facts: int
+    seconds: float
+    mb: float
+
+
+@dataclass
 class ScaleResult:
     scale: int
     documents: int
@@ -114,6 +126,7 @@ class ScaleResult:
     cold_ask: ColdStart
     ui: UIResult
     index_mb: float
+    facts: FactsResult | None = None
 
 
 @dataclass

@@ -51,6 +51,7 @@ from assistant.bench.results import (
     BuildResult,
     ColdStart,
     ComparisonResult,
+    FactsResult,
     IngestResult,
     QueryResult,
     ReingestResult,
@@ -61,7 +62,8 @@ from assistant.bench.results import (
 )
 from assistant.config import Config
 from assistant.evaluation.gold import load_gold
-from assistant.index.generations import read_manifest
+from assistant.facts.table import FILE as FACTS_FILE
+from assistant.index.generations import generation_dir, read_manifest
 
 Log = Callable[[str], None]
 
@@ -137,7 +139,23 @@ def _run_scale(
         cold_ask=cold,
         ui=ui,
         index_mb=dir_mb(scfg.paths.index_dir),
+        facts=_facts(scfg, ingest_result, build),
     )
+
+
+def _facts(
+    cfg: Config, ingest: IngestResult | None, build: BuildResult | None
+) -> FactsResult | None:
+    manifest = read_manifest(cfg.paths.index_dir)
+    if manifest is None:
+        return None
+    path = generation_dir(cfg.paths.index_dir, manifest.generation) / FACTS_FILE
+    if not path.exists():
+        return None
+    with path.open(encoding="utf-8") as f:
+        count = sum(1 for _ in f)
+    seconds = ingest.facts_seconds if ingest else build.facts_seconds if build else 0.0
+    return FactsResult(count, seconds, path.stat().st_size / 1e6)
 
 
 def _embed_rate(ingest_result: IngestResult | None) -> float | None:
@@ -184,6 +202,7 @@ def run_ingest(cfg: Config, work: Path) -> IngestResult:
         embed_share=embed / seconds if seconds else 0.0,
         process_seconds=proc.seconds,
         peak_rss_mb=proc.peak_rss_mb,
+        facts_seconds=out.get("facts_seconds", 0.0),
     )
 
 
@@ -213,6 +232,7 @@ def run_build(
         projected_ingest_seconds=projected + seconds,
         projected_embed_share=projected / (projected + seconds) if projected else 0.0,
         peak_rss_mb=proc.peak_rss_mb,
+        facts_seconds=out.get("facts_seconds", 0.0),
     )
 
 

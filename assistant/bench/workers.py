@@ -33,6 +33,7 @@ def _worker_ingest(cfg: Config, spec: dict[str, Any]) -> dict[str, Any]:
         "chunks": summary.chunks,
         "seconds": summary.seconds,
         "embed_seconds": summary.embed_seconds,
+        "facts_seconds": summary.facts_seconds,
     }
 
 
