@@ -95,6 +95,68 @@ def test_respectively_pairs_times_with_figures() -> None:
     assert {f.kind for f in figures} == {"change"}
 
 
+REVIEW = "一、过去五年工作回顾"
+PLAN = "三、今后五年的主要工作"
+
+
+def periods(sentence: str, section: str = "", doc=WORK_REPORT) -> list[str]:  # type: ignore[no-untyped-def]
+    return [slots(f)[2] for f in read(sentence, doc=doc, section=section)]
+
+
+def test_a_heading_without_a_time_keeps_the_time_of_the_heading_above() -> None:
+    # "(五)…取得新进展" says review, "过去五年" above it says which years
+    inner = f"{REVIEW} › (五)真抓实干担使命,平安建设取得新进展"
+    assert periods("深入推进扫黑除恶专项斗争,破获涉黑恶案件447宗。", inner) == ["2016-2020"]
+    assert periods("新改扩建公办义务教育学校34所。", f"{PLAN} › (八)突出解民忧暖民心") == [
+        "2021-2025"
+    ]
+
+
+def test_a_glossary_is_neither_review_nor_plan() -> None:
+    glossary = f"{PLAN} › 有关名词解释"
+    figures = read("应急指挥体系:1个区级指挥中心+10个街道分中心。", section=glossary)
+    assert [slots(f)[2:4] for f in figures] == [("2021", "actual")] * 2
+
+
+def test_running_years_end_at_the_year_reported_on() -> None:
+    years, rank = read("改革创新绩效考核连续四年全市第一。", section=REVIEW)
+    assert slots(years)[0] == "四年" and years.value == 4  # the count is a figure too
+    assert (slots(years)[2], slots(rank)[2], rank.kind) == ("2017-2020", "2017-2020", "rank")
+    news = doc_context("n", "请回答2019!罗湖交出全面振兴答卷", "2020-01-03", "news")
+    assert periods("罗湖政府在线连续四年获评第一名。", doc=news) == ["2016-2019"] * 2
+
+
+def test_since_a_day_and_a_count_of_listed_names() -> None:
+    half = doc_context("h", "罗湖区2023年上半年经济运行情况", "2023-07-28", "news")
+    sentence = "2月6日深港全面恢复通关以来,罗湖、文锦渡、莲塘三个口岸出入境旅客累计2867万人次。"
+    # the ports are counted as the report finds them; the travellers since 6 February
+    assert periods(sentence, doc=half) == ["2023H1", "2023-02~2023-06"]
+
+
+def test_a_year_recovered_to_is_a_base_not_a_target() -> None:
+    stats = doc_context("s", "2023年罗湖区经济运行情况", "2024-01-26", "news")
+    _, share = read("出入境旅客合计6812万人次,恢复至2019年同期的71.3%。", doc=stats)
+    assert slots(share)[2:4] == ("2023", "actual")
+
+
+def test_nouns_of_set_phrases_announce_no_target() -> None:
+    assert read("全面落实党的建设总要求,增强“四个意识”。", section=REVIEW)[0].status == "actual"
+    news = doc_context("n", "请回答2019!罗湖交出全面振兴答卷", "2020-01-03", "news")
+    figures = read("罗湖区坚持目标导向,确定7大领域、506个课题开展调研。", doc=news)
+    assert [f.status for f in figures] == ["actual", "actual"]
+    assert read("主要预期目标是:地区生产总值增长6%。")[0].status == "target"
+
+
+def test_a_span_of_years_gives_states_its_last_year_and_sums_the_span() -> None:
+    assert periods("PM2.5年均浓度降至18.2微克/立方米。", REVIEW) == ["2020"]  # an average
+    assert periods("每万人全科医生数5.4名。", REVIEW) == ["2020"]  # per head: a state
+    assert periods("获评中国公平教育百佳县市第七名。", REVIEW) == ["2016-2020"]  # an award
+    assert periods("举办招聘会300场,引进人才1045名。", REVIEW) == ["2016-2020"] * 2
+    # a bound held every year; the verb of a list reaches each item by the last year
+    assert periods("确保城镇登记失业率控制在3.5%以内。", PLAN) == ["2021-2025"]
+    assert periods("实现150项“秒批”、380项“无感申办”。", PLAN) == ["2025", "2025"]
+
+
 def test_years_dates_and_names_are_not_figures() -> None:
     assert read("2021年11月3日，“十四五”规划和5G网络建设全面启动。") == []
     assert read("地铁14号线开通，1+6+N政策体系出台。") == []

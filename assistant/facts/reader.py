@@ -40,10 +40,12 @@ _SCOPE_BEFORE = re.compile(
 
 # -- status -----------------------------------------------------------------------------
 
-# A target is announced: strongly (目标, 力争, 到2025年…) or by a future verb (将聚焦, 要加快);
+# A target is announced: strongly (目标是, 力争, 到2025年…) or by a future verb (将聚焦, 要加快);
 # 将 is also 把 (将全区…), 计划 also a noun (更新计划), so those count only before a verb.
+# 要求 and 目标 are mostly nouns of set phrases that announce nothing (总要求, 奋斗目标,
+# 目标导向); a target is announced by 目标是 / 预期目标 / 力争 ...
 _STRONG_TARGET = re.compile(
-    r"目标|预期|力争|争取|确保|要求|力求|计划(?=[全新建投完实引筹开推举出提到于达年在])"
+    r"(?<!奋斗)目标(?!导向)|预期|力争|争取|确保|力求|计划(?=[全新建投完实引筹开推举出提到于达年在])"
 )
 _FUTURE_VERB = (
     r"全面|全力|持续|继续|进一步|加快|加大|聚焦|重点|着力|坚持|围绕|推动|推进|实施|建设|"
@@ -85,9 +87,21 @@ _VERB_BEFORE_NOUN = re.compile(
 # summed over it (累计, 新增, 年均) covers the span.
 _REACHED = re.compile(
     r"(?:增|提高|提升|增长|增加|扩大|升|降|降低|下降|减少|缩小)(?:至|到)|达到|达|突破|超过|超|接近|"
-    r"跃居|跃升至|稳定在|保持在"
+    r"跃居|跃升至|实现"
 )
-_OVER_SPAN = re.compile(r"累计|共计|总计|新增|年均|五年|全部")
+# A bound held through the span (控制在3.5%以内), a measure per head (每万人全科医生数: a
+# state, never summed), an award received in some year of it (获评…第七名).
+_HELD = re.compile(r"(?:控制在|保持在|稳定在|维持在)$")
+_PER_HEAD = re.compile(r"(?:每[百千万]?人|人均|每户)[\u4e00-\u9fff]{0,10}$")
+_AWARD = re.compile(r"获评|荣获|评为|入选")
+_LIST_ITEMS = re.compile(r"(?:[\d.]+[^\d、,，；;]{0,12}、)+$")
+# A count that sums up the names listed right before it ("罗湖、文锦渡、莲塘三个口岸").
+_NAME = r"[\u4e00-\u9fff]{1,8}"
+_LISTED = re.compile(rf"(?<![\d\u4e00-\u9fff]){_NAME}(?:、{_NAME})+(?:[和及与]{_NAME})?$")
+# 年均 sums a span (年均举办10场), except in the name of a yearly average (年均浓度).
+_OVER_SPAN = re.compile(
+    r"累计|共计|总计|新增|年均(?![\u4e00-\u9fff]{0,3}(?:浓度|值|气温))|五年|全部"
+)
 
 
 @dataclass(frozen=True)
@@ -119,6 +133,8 @@ class SectionContext:
 
 _REVIEW_HEAD = re.compile(r"回顾|过去|成绩|成就|答卷|回眸|总结|进展")
 _PLAN_HEAD = re.compile(r"今后|未来|主要工作|工作安排|目标|任务|思路|计划|展望|部署|迈向|打算|举措")
+# The glossary a work report ends with (有关名词解释), often under its last part's heading.
+_GLOSSARY_HEAD = re.compile(r"名词解释|名词释义|名词注释|术语解释|注释$|附注")
 
 
 def doc_context(doc_id: str, title: str, date: str, kind: str) -> DocContext:
@@ -141,19 +157,28 @@ def _title_period(title: str, year: int | None) -> Period | None:
 
 
 def section_context(doc: DocContext, section: str) -> SectionContext:
-    """The period a part of the document is about, read from its heading path."""
+    """The period a part of the document is about, read from its heading path: the
+    innermost heading that names a time decides it ("(五)…取得新进展" inside "一、过去五年
+    工作回顾" is still the five years); a heading that only says review or plan decides
+    when no heading above it names a time."""
     heads = [h for h in section.split(" › ") if h] if section else []
     ctx = TimeContext(doc.year, doc.title_period, doc.review_end)
+    if doc.year is not None and any(_GLOSSARY_HEAD.search(h) for h in heads):
+        # A glossary says what a name means as the report is given: no review, no plan.
+        return SectionContext(Period.year(doc.year))
+    fallback: SectionContext | None = None
     for head in reversed(heads):
         times = find_times(head, ctx)
         if times:
             plan = bool(_PLAN_HEAD.search(head)) or any(t.target_year for t in times)
-            return SectionContext(times[-1].period, plan)
-        if _PLAN_HEAD.search(head) and doc.year is not None:
-            return SectionContext(Period.year(doc.year), plan=True)
-        if _REVIEW_HEAD.search(head) and doc.review_end is not None:
-            return SectionContext(doc.title_period or Period.year(doc.review_end))
-    return SectionContext(_default_period(doc))
+            return SectionContext(times[-1].period, plan or bool(fallback and fallback.plan))
+        if fallback is not None or doc.year is None:
+            continue
+        if _PLAN_HEAD.search(head):
+            fallback = SectionContext(Period.year(doc.year), plan=True)
+        elif _REVIEW_HEAD.search(head) and doc.review_end is not None:
+            fallback = SectionContext(doc.title_period or Period.year(doc.review_end))
+    return fallback or SectionContext(_default_period(doc))
 
 
 def _default_period(doc: DocContext) -> Period | None:
@@ -179,7 +204,7 @@ def read_sentence(sentence: str, doc: DocContext, section: SectionContext) -> li
     facts = []
     previous: Fact | None = None
     for i, m in enumerate(mentions):
-        if any(t.start <= m.start < t.end for t in times):
+        if any(t.start <= m.start < t.end and not t.figure for t in times):
             continue  # the number is part of a time expression (近五年, 1-5月)
         kind = _kind(sentence, m)
         metric = _metric(sentence, m, mentions)
@@ -339,6 +364,10 @@ def _period(
     i: int,
 ) -> Period | None:
     times = [t for t in times if not t.base]
+    if inside := [t for t in times if t.start <= m.start < t.end]:
+        return inside[0].period  # 连续四年: the figure is the time's own count
+    if m.unit[-1:] in _COUNT_UNITS and _LISTED.search(sentence[: m.start]):
+        return section.reference  # 罗湖、文锦渡、莲塘三个口岸: what the list is, not when
     before = [t for t in times if t.end <= m.start]
     clause_start = _clause_start(sentence, m.start)
     if (paired := _respectively(sentence, m, mentions, times)) is not None:
@@ -367,10 +396,13 @@ def _period(
         n.start > m.end and _REACHED.search(sentence[m.end : n.start]) for n in mentions[i + 1 :]
     ):
         return Period.year(ref.first_year - 1)
-    if _OVER_SPAN.search(clause):
+    head = _LIST_ITEMS.sub("", clause)  # 实现150项“秒批”、380项…: the verb heads each item
+    if _HELD.search(head) or _OVER_SPAN.search(head):
         return ref
-    if _REACHED.search(clause[-6:]):
+    if _REACHED.search(head[-6:]) or _PER_HEAD.search(head):
         return Period.year(ref.last_year)
+    if kind == "rank" and _AWARD.search(head):
+        return ref  # 获评…第七名: an award of some year of the span
     if kind in ("share", "rank"):
         return Period.year(ref.last_year)
     return ref
