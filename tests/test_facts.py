@@ -157,6 +157,52 @@ def test_a_span_of_years_gives_states_its_last_year_and_sums_the_span() -> None:
     assert periods("实现150项“秒批”、380项“无感申办”。", PLAN) == ["2025", "2025"]
 
 
+def subjects(sentence: str, doc=WORK_REPORT) -> list[str]:  # type: ignore[no-untyped-def]
+    return [f.subject for f in read(sentence, doc=doc)]
+
+
+def test_places_areas_and_named_projects_own_their_figures() -> None:
+    # a place or a port right before a figure owns it; not a verb before 街道
+    assert subjects("帮扶汕尾陆丰市26个贫困村脱贫1.5万人。") == ["陆丰市", "陆丰市"]
+    assert subjects("推动莲塘口岸24小时通关。") == ["莲塘口岸"]
+    assert subjects("高于全市2.8个百分点。") == ["罗湖区"]  # 全市 after 高于 is the base
+    assert subjects("地铁实现街道全覆盖,线网密度跃居全市第二。") == ["罗湖区"]
+    # an area that opens the sentence is what it tells of
+    assert subjects("笋岗-清水河片区创新土地整备方式,新增产业空间42万平方米。") == [
+        "笋岗-清水河片区"
+    ]
+    assert subjects("开工建设湖贝统筹片区一期等8个项目。") == ["罗湖区"]
+    # what was founded has the anniversary
+    assert subjects("2019年是新中国成立70周年,是罗湖建区40周年。") == ["全国", "罗湖区"]
+    # projects voted on, and a quoted service with its run of awards
+    votes = read(
+        "其中“新增中小学学位”项目以168票位列得票第一,“老旧小区加装电梯”和“社康中心扩容提质”"
+        "分列第二、第三位。"
+    )
+    assert [f.subject for f in votes] == ["新增中小学学位"] * 2 + [
+        "老旧小区加装电梯",
+        "社康中心扩容提质",
+    ]
+    assert set(subjects("“罗湖政府在线”连续四年获评绩效评估第一名。")) == {"罗湖政府在线"}
+
+
+def test_the_city_over_the_same_period_is_the_city() -> None:
+    figures = read("全区规模以上工业增加值同比增长7.9%,全市同期增长4.4%。", doc=HALF_YEAR)
+    assert [f.subject for f in figures] == ["光明区", "深圳市"]
+
+
+def test_a_count_grown_by_against_a_base_is_a_change() -> None:
+    level, change = read("代表们提出建议214件,比上次会议增加23件。")
+    assert (level.kind, change.kind) == ("level", "change")
+    assert read("新建19处立体停车设施,增加泊位3000个。")[1].kind == "level"
+
+
+def test_will_at_a_time_is_a_plan() -> None:
+    closing = doc_context("c", "罗湖区七届人大六次会议胜利闭幕", "2020-01-10", "news")
+    (months,) = read("建议已交由区政府研究办理,并将在大会闭幕之日起三个月内办结答复。", doc=closing)
+    assert months.status == "target"
+
+
 def test_years_dates_and_names_are_not_figures() -> None:
     assert read("2021年11月3日，“十四五”规划和5G网络建设全面启动。") == []
     assert read("地铁14号线开通，1+6+N政策体系出台。") == []

@@ -19,13 +19,20 @@ from assistant.facts.periods import TimeContext, TimeMention, find_times
 # -- subjects ---------------------------------------------------------------------------
 
 _DISTRICTS = "罗湖|福田|南山|宝安|龙岗|龙华|坪山|光明|盐田|大鹏|前海|深汕"
+_FIGURE_NEXT = r"(?=[\d一二两三四五六七八九十])"
 _ENTITY = re.compile(
     rf"(?P<district>(?:{_DISTRICTS})(?:区|新区|合作区)?)"
     r"|(?P<city>深圳市|深圳|全市|我市)"
     r"|(?P<province>广东省|广东|全省)"
-    r"|(?P<nation>全国|国家)"
+    r"|(?P<nation>全国|国家|新中国)"
     r"|(?P<hk>香港)"
-    r"|(?P<street>(?:(?![多少几个每各全该本])[\u4e00-\u9fff]){2,3}街道)"
+    # a place or a port a figure stands right after owns it (陆丰市26个贫困村, 莲塘口岸24小时)
+    rf"|(?P<place>(?:(?![全我本各该城都超上股夜花于在])[\u4e00-\u9fff]){{2}}(?:市|县){_FIGURE_NEXT}"
+    rf"|(?:(?<![\u4e00-\u9fff])[\u4e00-\u9fff]{{3}}|[\u4e00-\u9fff]{{2}})口岸{_FIGURE_NEXT})"
+    r"|(?P<street>(?:(?![多少几个每各全该本]|实现|覆盖|深入|下沉|延伸|进入|走进)"
+    r"[\u4e00-\u9fff]){2,3}街道)"
+    # an area that opens a sentence is what it tells of (清水河片区实现集中供地…)
+    r"|(?P<area>^[\u4e00-\u9fff]{2,6}(?:-[\u4e00-\u9fff]{2,6})?片区)"
     r"|(?P<own>全区|我区|本区)"
 )
 # An entity after these words is the scope of a comparison or a ranking, not the subject:
@@ -52,7 +59,7 @@ _FUTURE_VERB = (
     r"打造|开展|深化|力争|努力|大力|不断|逐步|完成|新增|建成|实现|达到|形成|出台|启动|举办|"
     r"召开|引进|筹集|提供|培育|支持|建立|构建|投入|确保|争取"
 )
-_WEAK_TARGET = re.compile(rf"(?:将|要|拟)(?:{_FUTURE_VERB})|预计|努力")
+_WEAK_TARGET = re.compile(rf"(?:将|要|拟)(?:{_FUTURE_VERB}|于|在(?!建))|预计|努力")
 _ACTUAL = re.compile(r"已|完成了|实现了|取得|达成|累计完成|共完成")
 
 # -- kind -------------------------------------------------------------------------------
@@ -61,6 +68,7 @@ _CHANGE_BEFORE = re.compile(
     r"(?:增长|下降|增加|减少|提高|提升|降低|上升|增速|增幅|回落|加快|放缓|扩大|缩小|年均增长|同比增长|同比下降|同口径增长|增)(?:了)?(?:约|近|超过|超|逾)?$"
 )
 _CHANGE_UNITS = ("%", "个百分点", "百分点", "倍", "成")
+_COMPARED_BY = re.compile(r"(?<!同)比[^,，；;]{1,12}?(?:增加|减少|增长|下降|多|少)(?:了)?$")
 _SHARE_WORDS = re.compile(r"比例|占比|比重|率|覆盖|占|份额")
 
 # -- metric -----------------------------------------------------------------------------
@@ -263,13 +271,44 @@ def clause_of(sentence: str, m: Mention) -> str:
     return sentence[start:end].strip(" ,，、")
 
 
+# A quoted name that opens a clause and is followed by what it scored ("“X”项目以168票",
+# "“X”连续四年获评…") is the clause's subject: a project voted on, a named service.
+_QUOTED_TOPIC = re.compile(r"^(?:其中)?[“\"]([^”\"]{2,14})[”\"](?:项目|工程)?(?=以|连续|\d)")
+_QUOTED_ITEMS = re.compile(
+    r"^[“\"]([^”\"]{2,14})[”\"](?:(?:和|、|及)[“\"]([^”\"]{2,14})[”\"])+分列"
+)
+
+
 def _subject(sentence: str, m: Mention, doc: DocContext) -> str:
     start = _clause_start(sentence, m.start)
-    for scope in (sentence[start : m.start], sentence[: m.start]):
-        found = [e for e in _ENTITY.finditer(scope) if _is_subject(scope, e, doc)]
+    clause = sentence[start : m.start]
+    if topic := _QUOTED_TOPIC.match(clause):
+        return topic.group(1)
+    if items := _quoted_item(sentence, m, start):
+        return items
+    for begin in (start, 0):
+        # read up to the figure's end: a place is known by the figure right after it
+        scope, cut = sentence[begin : m.end], m.start - begin
+        found = [
+            e for e in _ENTITY.finditer(scope) if e.end() <= cut and _is_subject(scope, e, doc, cut)
+        ]
         if found:
             return _canonical(found[-1], doc)
     return doc.subject
+
+
+def _quoted_item(sentence: str, m: Mention, start: int) -> str:
+    """ "“A”和“B”分列第二、第三位": the i-th name is the i-th figure's."""
+    at = sentence.find("分列", start)
+    if at < 0 or at > m.start or not _QUOTED_ITEMS.match(sentence[start : at + 2]):
+        return ""
+    names = re.findall(r"[“\"]([^”\"]{2,14})[”\"]", sentence[start:at])
+    figures = re.findall(r"第[一二三四五六七八九十\d]+", sentence[at : _clause_end(sentence, at)])
+    rank = re.match(r"第[一二三四五六七八九十\d]+", sentence[m.start :])
+    if not rank or len(names) != len(figures):
+        return ""
+    before = len(re.findall(r"第[一二三四五六七八九十\d]+", sentence[at : m.start]))
+    return names[before] if before < len(names) else ""
 
 
 _BRACKET_OPEN = re.compile(r"[(（]\s*(?:增长|下降|增速为?)?\s*$")
@@ -292,26 +331,37 @@ def named_subject(text: str, home: str) -> str | None:
     """The subject a text names (a question: "2020年福田区…"), None when it names none or
     only its own (全区)."""
     doc = DocContext("", home, None, None, "", None)
-    found = [e for e in _ENTITY.finditer(text) if not e["own"] and _is_subject(text, e, doc)]
+    found = [
+        e
+        for e in _ENTITY.finditer(text)
+        if not (e["own"] or e["place"] or e["area"]) and _is_subject(text, e, doc)
+    ]
     return _canonical(found[-1], doc) if found else None
 
 
 # A place followed by one of these is a modifier (深圳首个, 全区第一, 全市3个), not
 # the subject; a following year (深圳2024年) still leaves it the subject.
 _MODIFIER_AFTER = re.compile(
-    r"\d(?!\d{3}\s*年)|[“\"、第]|系列|首|唯一|率先|前列|平均|同期|层面|各区|范围|以上|重点"
+    r"\d(?!\d{3}\s*年)|[“\"、第]|系列|首|唯一|率先|前列|平均|层面|各区|范围|以上|重点"
 )
 
 
-def _is_subject(text: str, e: re.Match[str], doc: DocContext) -> bool:
+_FOUNDED = ("成立", "建区", "建市", "设立", "建立")
+
+
+def _is_subject(text: str, e: re.Match[str], doc: DocContext, end: int | None = None) -> bool:
     """An entity is the subject, not a scope (居全市第二), an object (对接香港), a modifier
     (国家高新技术企业, 深圳500强企业) or an item of a list (广东、深圳系列…)."""
-    before, after = text[: e.start()], text[e.end() :]
-    if _SCOPE_BEFORE.search(before) or _OBJECT_BEFORE.search(before):
+    before, after = text[: e.start()], text[e.end() : end]
+    if _OBJECT_BEFORE.search(before):
         return False
+    if _SCOPE_BEFORE.search(before) and not after.startswith(_FOUNDED):
+        return False  # 是新中国成立70周年: what was founded is the subject, not a scope
+    if e["place"]:
+        return True  # defined by the figure right after it
     if _MODIFIER_AFTER.match(after):
         return False
-    if (e["nation"] or e["province"]) and re.match(r"[\u4e00-\u9fff]", after):
+    if (e["nation"] in ("全国", "国家") or e["province"]) and re.match(r"[\u4e00-\u9fff]", after):
         return False  # 国家级, 全国首部, 全省率先: a rank or a kind, not a subject
     return not (e["city"] and doc.subject != "深圳市" and re.match(r"[\u4e00-\u9fff]{0,2}$", after))
 
@@ -328,8 +378,9 @@ def _canonical(e: re.Match[str], doc: DocContext) -> str:
         return "全国"
     if e["hk"]:
         return "香港"
-    if e["street"]:
-        return e["street"]
+    for name in ("street", "place", "area"):
+        if e[name]:
+            return e[name]
     return doc.subject
 
 
@@ -351,6 +402,8 @@ def _kind(sentence: str, m: Mention) -> Kind:
         return "change"  # 分别累计下降25.7%、37.9%: every figure of the list
     if m.unit in ("%", "成"):
         return "share"
+    if _COMPARED_BY.search(clause):
+        return "change"  # 比上次会议增加23件: a count by which it grew
     return "level"
 
 
