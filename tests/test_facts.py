@@ -17,6 +17,7 @@ from assistant.answer.question import read_question
 from assistant.cli import cli
 from assistant.config import Config
 from assistant.evaluation.facts import ingested_documents, load_annotations, score_facts
+from assistant.facts.match import failed_slot, failed_slots
 from assistant.facts.model import Fact, Period, parse_period
 from assistant.facts.reader import doc_context, read_sentence, section_context
 from assistant.textnorm import for_match, for_search
@@ -256,6 +257,23 @@ def test_a_question_reads_what_it_fixes() -> None:
     # abbreviations are written out; each 多少 is its own ask
     assert asked("社零目标是多少?")[0][0] == "社会消费品零售总额"
     assert [a[0] for a in asked("罗湖应到代表多少名、实到多少名?")] == ["应到代表", "实到代表"]
+
+
+def test_a_question_reads_no_period_from_a_run_of_years_or_an_open_since() -> None:
+    # the facts hold the span (2019-2020); the question's 连续两年 only describes the rank
+    assert asked("2021年政府工作报告称罗湖连续两年在营商环境百佳示范县市中排第几名?")[0][1] is None
+    assert asked("2月6日恢复通关以来,口岸出入境旅客累计多少人次?")[0][1] is None
+
+
+def test_a_part_of_the_district_fits_a_question_about_the_district() -> None:
+    (fact,) = read("“罗湖政府在线”连续四年获评绩效评估第一名。")[1:]
+    (ask_home,) = read_question("罗湖政府在线连续几年获评绩效评估第一名?").asks
+    assert fact.subject == "罗湖政府在线" and ask_home.subject == "罗湖区"
+    assert failed_slot(ask_home, fact, "罗湖区") is None
+    (ask_other,) = read_question("福田区连续几年获评绩效评估第一名?").asks
+    assert failed_slot(ask_other, fact, "罗湖区") == "subject"
+    street = read("东门街道新增学位200个。")[0]
+    assert "subject" in failed_slots(ask_home, street, "罗湖区")  # a street is not the district
 
 
 def test_a_question_that_asks_no_figure_asks_nothing() -> None:

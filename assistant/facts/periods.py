@@ -64,7 +64,12 @@ class TimeMention:
     period: Period
     target_year: bool = False  # "到2025年": a year to reach
     base: bool = False  # the base of a comparison (比一季度, 比上年末, 2019年同期): not the when
-    figure: bool = False  # its number is also a figure ("连续四年": a count of years)
+    name: str = ""  # which expression: year, half, running (连续四年), since_day ...
+
+    @property
+    def figure(self) -> bool:
+        """Its number is also a figure ("连续四年": a count of years)."""
+        return self.name == "running"
 
 
 def _count(text: str) -> int | None:
@@ -95,7 +100,7 @@ def find_times(text: str, ctx: TimeContext) -> list[TimeMention]:
             )
             # 恢复至2019年同期的71.3%: a year reached back to is a base, not a year to reach
             target = name == "target" and not base
-            found.append(TimeMention(m.start(), m.end(), period, target, base, name == "running"))
+            found.append(TimeMention(m.start(), m.end(), period, target, base, name))
             for i in range(m.start(), m.end()):
                 taken[i] = True
     return sorted(found, key=lambda t: t.start)
