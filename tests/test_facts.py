@@ -153,6 +153,7 @@ def test_a_span_of_years_gives_states_its_last_year_and_sums_the_span() -> None:
     assert periods("每万人全科医生数5.4名。", REVIEW) == ["2020"]  # per head: a state
     assert periods("获评中国公平教育百佳县市第七名。", REVIEW) == ["2016-2020"]  # an award
     assert periods("举办招聘会300场,引进人才1045名。", REVIEW) == ["2016-2020"] * 2
+    assert periods("救助困难群众超16万人次,营收超1300亿元。", REVIEW) == ["2016-2020", "2020"]
     # a bound held every year; the verb of a list reaches each item by the last year
     assert periods("确保城镇登记失业率控制在3.5%以内。", PLAN) == ["2021-2025"]
     assert periods("实现150项“秒批”、380项“无感申办”。", PLAN) == ["2025", "2025"]
@@ -219,15 +220,22 @@ def test_periods_read_back() -> None:
 def test_extraction_against_the_hand_annotated_mentions(corpus_config: Config) -> None:
     """The numbers the closing note reports come from `assistant eval-facts`; this holds
     the extractor to them (a change that loses ground fails here)."""
-    files = sorted((ROOT / "eval" / "facts").glob("mentions*.jsonl"))
-    score = score_facts(
-        load_annotations(files), ingested_documents(corpus_config, ROOT / "sources")
-    )
-    assert score.annotations >= 200 and score.unlocated <= 10
-    assert score.precision >= 0.95 and score.recall >= 0.95  # type: ignore[operator]
-    floors = {"value+unit": 0.98, "metric": 0.85, "subject": 0.9, "period": 0.84, "status": 0.93}
-    for slot, floor in floors.items():
-        assert score.slots[slot].precision >= floor, (slot, score.slots[slot].precision)  # type: ignore[operator]
+    # the issue's targets: value+unit >= 0.98, period, status and subject >= 0.95
+    floors = {"value+unit": 0.98, "metric": 0.85, "subject": 0.95, "period": 0.95, "status": 0.95}
+    sets = {
+        "sources": (sorted((ROOT / "eval" / "facts").glob("mentions*.jsonl")), ROOT / "sources"),
+        "held-out": (
+            [ROOT / "eval" / "heldout" / "mentions.jsonl"],
+            ROOT / "eval" / "heldout" / "sources",
+        ),
+    }
+    for name, (files, sources) in sets.items():
+        score = score_facts(load_annotations(files), ingested_documents(corpus_config, sources))
+        assert score.annotations >= 150 and score.unlocated <= 10, name
+        assert score.precision >= 0.95 and score.recall >= 0.95, name  # type: ignore[operator]
+        for slot, floor in floors.items():
+            precision = score.slots[slot].precision
+            assert precision is not None and precision >= floor, (name, slot, precision)
 
 
 # ----------------------------------------------------------------------- reading questions

@@ -102,6 +102,7 @@ _REACHED = re.compile(
 _HELD = re.compile(r"(?:控制在|保持在|稳定在|维持在)$")
 _PER_HEAD = re.compile(r"(?:每[百千万]?人|人均|每户)[\u4e00-\u9fff]{0,10}$")
 _AWARD = re.compile(r"获评|荣获|评为|入选")
+_EVENTS = ("人次", "次", "场", "届")  # units that count events: a sum, never a level
 _LIST_ITEMS = re.compile(r"(?:[\d.]+[^\d、,，；;]{0,12}、)+$")
 # A count that sums up the names listed right before it ("罗湖、文锦渡、莲塘三个口岸").
 _NAME = r"[\u4e00-\u9fff]{1,8}"
@@ -452,7 +453,10 @@ def _period(
     head = _LIST_ITEMS.sub("", clause)  # 实现150项“秒批”、380项…: the verb heads each item
     if _HELD.search(head) or _OVER_SPAN.search(head):
         return ref
-    if _REACHED.search(head[-6:]) or _PER_HEAD.search(head):
+    reached = _REACHED.search(head[-6:])
+    if reached and m.unit.endswith(_EVENTS) and reached.group() in ("超", "超过", "接近"):
+        reached = None  # 救助困难群众超16万人次: events are summed; 超 only says "over"
+    if reached or _PER_HEAD.search(head):
         return Period.year(ref.last_year)
     if kind == "rank" and _AWARD.search(head):
         return ref  # 获评…第七名: an award of some year of the span
