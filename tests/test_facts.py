@@ -132,6 +132,8 @@ def test_since_a_day_and_a_count_of_listed_names() -> None:
     sentence = "2月6日深港全面恢复通关以来,罗湖、文锦渡、莲塘三个口岸出入境旅客累计2867万人次。"
     # the ports are counted as the report finds them; the travellers since 6 February
     assert periods(sentence, doc=half) == ["2023H1", "2023-02~2023-06"]
+    plan = "下半年,全区将继续聚焦消费、深港、现代服务业三大关键因素。"
+    assert periods(plan, doc=half) == ["2023H2"]
 
 
 def test_a_year_recovered_to_is_a_base_not_a_target() -> None:
@@ -167,6 +169,7 @@ def test_places_areas_and_named_projects_own_their_figures() -> None:
     # a place or a port right before a figure owns it; not a verb before 街道
     assert subjects("帮扶汕尾陆丰市26个贫困村脱贫1.5万人。") == ["陆丰市", "陆丰市"]
     assert subjects("推动莲塘口岸24小时通关。") == ["莲塘口岸"]
+    assert subjects("区妇保院挂牌市三级医院。") == ["罗湖区"]  # a grade, not a city
     assert subjects("高于全市2.8个百分点。") == ["罗湖区"]  # 全市 after 高于 is the base
     assert subjects("地铁实现街道全覆盖,线网密度跃居全市第二。") == ["罗湖区"]
     # an area that opens the sentence is what it tells of

@@ -19,7 +19,7 @@ from assistant.facts.periods import TimeContext, TimeMention, find_times
 # -- subjects ---------------------------------------------------------------------------
 
 _DISTRICTS = "罗湖|福田|南山|宝安|龙岗|龙华|坪山|光明|盐田|大鹏|前海|深汕"
-_FIGURE_NEXT = r"(?=[\d一二两三四五六七八九十])"
+_FIGURE_NEXT = r"(?=\d)"  # not a numeral in words: 挂牌市三级 is a grade, not a place
 _ENTITY = re.compile(
     rf"(?P<district>(?:{_DISTRICTS})(?:区|新区|合作区)?)"
     r"|(?P<city>深圳市|深圳|全市|我市)"
@@ -420,10 +420,13 @@ def _period(
     times = [t for t in times if not t.base]
     if inside := [t for t in times if t.start <= m.start < t.end]:
         return inside[0].period  # 连续四年: the figure is the time's own count
-    if m.unit[-1:] in _COUNT_UNITS and _LISTED.search(sentence[: m.start]):
-        return section.reference  # 罗湖、文锦渡、莲塘三个口岸: what the list is, not when
     before = [t for t in times if t.end <= m.start]
     clause_start = _clause_start(sentence, m.start)
+    listed = m.unit[-1:] in _COUNT_UNITS and _LISTED.search(sentence[: m.start])
+    if listed and before and before[-1].name in ("since", "since_day"):
+        # 2月6日…以来,罗湖、文锦渡、莲塘三个口岸…累计: 以来 opens a window for what is summed
+        # in it, not for a count of the names listed
+        return section.reference
     if (paired := _respectively(sentence, m, mentions, times)) is not None:
         return paired
     in_clause = [t for t in before if t.start >= clause_start]
