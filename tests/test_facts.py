@@ -148,6 +148,8 @@ def test_nouns_of_set_phrases_announce_no_target() -> None:
     figures = read("罗湖区坚持目标导向,确定7大领域、506个课题开展调研。", doc=news)
     assert [f.status for f in figures] == ["actual", "actual"]
     assert read("主要预期目标是:地区生产总值增长6%。")[0].status == "target"
+    call = doc_context("c", "罗湖区委八届六次全会召开", "2024-09-27", "plenary_communique")
+    assert [f.status for f in read("争当“四个先锋”、树立“七个意识”", doc=call)] == ["target"] * 2
 
 
 def test_a_span_of_years_gives_states_its_last_year_and_sums_the_span() -> None:

@@ -52,7 +52,8 @@ _SCOPE_BEFORE = re.compile(
 # 要求 and 目标 are mostly nouns of set phrases that announce nothing (总要求, 奋斗目标,
 # 目标导向); a target is announced by 目标是 / 预期目标 / 力争 ...
 _STRONG_TARGET = re.compile(
-    r"(?<!奋斗)目标(?!导向)|预期|力争|争取|确保|力求|计划(?=[全新建投完实引筹开推举出提到于达年在])"
+    r"(?<!奋斗)目标(?!导向)|预期|力争|争取|争当|争创|确保|力求|"
+    r"计划(?=[全新建投完实引筹开推举出提到于达年在])"
 )
 _FUTURE_VERB = (
     r"全面|全力|持续|继续|进一步|加快|加大|聚焦|重点|着力|坚持|围绕|推动|推进|实施|建设|"
