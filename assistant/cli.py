@@ -403,6 +403,13 @@ def feedback_export(ctx: click.Context, fmt: str, out: Path | None) -> None:
     help="Cold starts of `assistant ask` per scale.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Synthetic corpus seed.")
+@click.option(
+    "--distractors",
+    type=click.Choice(["other-places", "restated"]),
+    default="other-places",
+    show_default=True,
+    help="Synthetic reports: other districts' (honest), or Luohu's restated (the old corpus).",
+)
 @click.option("--no-baseline", is_flag=True, help="Skip the plain llama-index comparison.")
 @click.option("--no-ui", is_flag=True, help="Skip the UI process measurement.")
 @click.option(
@@ -423,6 +430,7 @@ def bench(
     questions: int | None,
     repeats: int,
     seed: int,
+    distractors: str,
     no_baseline: bool,
     no_ui: bool,
     work: Path | None,
@@ -446,6 +454,7 @@ def bench(
         gold=gold_path,
         questions=questions,
         seed=seed,
+        distractors=distractors.replace("-", "_"),
         repeats=repeats,
         baseline=not no_baseline,
         ui=not no_ui,

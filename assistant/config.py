@@ -97,6 +97,12 @@ class RetrievalConfig(_Section):
     period_weight: float = Field(
         1.0, ge=0, description="Weight of the search within chunks of the asked period."
     )
+    subject_weight: float = Field(
+        1.0,
+        ge=0,
+        description="Weight of the search within the reports about the asked district "
+        "(the home district when the question names none).",
+    )
     rerank: bool = Field(
         True, description="Re-order fused candidates by IDF-weighted coverage of the question."
     )

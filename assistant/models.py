@@ -25,6 +25,7 @@ class DocumentMeta:
     date: str  # ISO yyyy-mm-dd, "" when unknown
     publisher: str
     kind: str  # work_report | plenary_communique | news | other
+    subject: str = ""  # the district it is about (罗湖区); "" when it names none
 
     @property
     def date_num(self) -> int:

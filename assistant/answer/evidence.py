@@ -16,6 +16,7 @@ from assistant.answer.question import Question
 from assistant.config import AnswerConfig
 from assistant.figures import NUMBER
 from assistant.index.bm25 import AnyOf, BM25Index, tokenize
+from assistant.index.duplicates import same_statement
 from assistant.models import Hit
 from assistant.sentences import text_sentences
 from assistant.textnorm import for_search
@@ -94,4 +95,17 @@ def select_evidence(
             sentences.append(Sentence(text, norm, i, doc_start + s, doc_start + e, score, cov))
     sentences.sort(key=lambda s: -s.score)
     joint = bm25.coverage(q_tokens, AnyOf(passages), "\n".join(h.chunk.search_text for h in hits))
-    return Evidence(sentences[: cfg.evidence_sentences], sentences, passage_covs, joint)
+    return Evidence(distinct(sentences, cfg.evidence_sentences), sentences, passage_covs, joint)
+
+
+def distinct(sentences: list[Sentence], n: int) -> list[Sentence]:
+    """The first `n` sentences that say different things: a statement that near-duplicate
+    passages repeat (a report and its reprint, last year's wording) is read and cited once,
+    from the best of them; the page shows each passage anyway."""
+    picked: list[Sentence] = []
+    for s in sentences:
+        if len(picked) == n:
+            break
+        if not any(same_statement(s.norm, p.norm) for p in picked):
+            picked.append(s)
+    return picked

@@ -90,7 +90,7 @@ def named_docs(report: ReportRef | None, index: Index) -> set[str] | None:
 
 def retrieval_hints(question: Question, index: Index) -> Hints | None:
     """Where the answer should be: the named report's documents, the chunks with facts of
-    the asked periods (see `retrieve.Hints`)."""
+    the asked periods, the documents about the asked districts (see `retrieve.Hints`)."""
     docs: set[str] = set()
     chunks: set[str] = set()
     for asked in question.asks or ():
@@ -99,9 +99,24 @@ def retrieval_hints(question: Question, index: Index) -> Hints | None:
             chunks |= index.facts.chunks_with_period(asked.period.label)
     if not question.asks:
         docs |= named_docs(question.report, index) or set()
-    if not docs and not chunks:
+    about = subject_docs(question, index)
+    if not docs and not chunks and about is None:
         return None
-    return Hints(frozenset(docs) or None, frozenset(chunks) or None)
+    return Hints(frozenset(docs) or None, frozenset(chunks) or None, about)
+
+
+def subject_docs(question: Question, index: Index) -> frozenset[str] | None:
+    """The documents about the districts the question asks of (the home district when it
+    names none, with the documents that name no district); None when that tells nothing:
+    no such document, or every document is one."""
+    found: set[str] = set()
+    for subject in question.subjects:
+        found |= index.docs_about(subject)
+        if subject == HOME:
+            found |= index.docs_about("")
+    if not found or len(found) == len(index.documents):
+        return None
+    return frozenset(found)
 
 
 def match_facts(question: Question, hits: list[Hit], index: Index, home: str = HOME) -> FactMatch:

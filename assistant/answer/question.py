@@ -17,11 +17,9 @@ from assistant.facts.lexicon import expand
 from assistant.facts.match import Asked, ReportRef
 from assistant.facts.model import Kind, Period, Status
 from assistant.facts.periods import TimeContext, TimeMention, find_times
-from assistant.facts.reader import named_subject
+from assistant.facts.reader import HOME, named_subject
 from assistant.figures import figures, is_year, numbers
 from assistant.textnorm import for_match, for_search, is_traditional, words
-
-HOME = "罗湖区"  # whom a question that names no one is about
 
 _LATIN = re.compile(r"[A-Za-z]")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -159,6 +157,13 @@ class Question:
         parts = [p for p in _PART_END.split(self.norm) if re.search(r"[\u4e00-\u9fff]{2}", p)]
         other = [p for p in parts if not _FIGURE_ASK.search(p) and not _only_report(p)]
         return bool(self.asks) and not other and not self.asks_items
+
+    @cached_property
+    def subjects(self) -> tuple[str, ...]:
+        """The districts (or bodies) the question asks of: each figure's, else the one it
+        names, else the home district."""
+        named = (a.subject for a in self.asks) if self.asks else [named_subject(self.norm, HOME)]
+        return tuple(dict.fromkeys(s or HOME for s in named))
 
     @cached_property
     def asks(self) -> tuple[Asked, ...]:

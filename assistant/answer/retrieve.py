@@ -44,12 +44,14 @@ class Filters:
 @dataclass(frozen=True)
 class Hints:
     """What a question tells about where its answer is: the documents of a report it names
-    ("2021年政府工作报告"), the chunks with facts of the period it asks ("2023年上半年"). Each
-    is searched on its own and fused with the rest, so that look-alike reports of other
-    years do not push the right one out before the cut."""
+    ("2021年政府工作报告"), the chunks with facts of the period it asks ("2023年上半年"), the
+    documents about the district it asks of (罗湖区 unless it names another). Each is
+    searched on its own and fused with the rest, so that look-alike reports of other years
+    or other districts do not push the right one out before the cut."""
 
     doc_ids: frozenset[str] | None = None
     chunk_ids: frozenset[str] | None = None
+    subject_ids: frozenset[str] | None = None
 
 
 def _date_num(iso: str | None) -> int | None:
@@ -132,13 +134,14 @@ class Retriever:
     def _hinted(
         self, query: str, depth: int, filters: Filters | None, hints: Hints
     ) -> list[tuple[list[str], float]]:
-        """BM25 within the named report's documents, and within the chunks of the asked
-        period, each a ranking of its own."""
+        """BM25 within the named report's documents, within the chunks of the asked period
+        and within the documents about the asked district, each a ranking of its own."""
         rankings = []
         base = self._mask(filters)
         for rows, weight in (
             (self._doc_rows(hints.doc_ids), self.cfg.report_weight),
             (self._chunk_rows(hints.chunk_ids), self.cfg.period_weight),
+            (self._doc_rows(hints.subject_ids), self.cfg.subject_weight),
         ):
             if rows is None or not weight:
                 continue

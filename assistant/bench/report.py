@@ -173,6 +173,7 @@ SCALE_HEADERS = (
     "RSS ingest / query / UI MB",
     "index MB",
     "facts / read s / MB",
+    "restated facts",
     "accuracy",
 )
 
@@ -205,6 +206,7 @@ def scale_row(s: ScaleResult) -> list[str]:
         f"{ingest_rss:,.0f} / {s.query.peak_rss_mb:,.0f} / {ui}",
         f"{s.index_mb:,.1f}",
         _facts_cell(s),
+        f"{s.build.restated_facts:,}" if s.build is not None else DASH,
         pct(s.query.answer_accuracy),
     ]
 

@@ -60,6 +60,8 @@ class BuildResult:
     projected_embed_share: float
     peak_rss_mb: float
     facts_seconds: float = 0.0  # reading the synthetic facts, inside `seconds`
+    restated_facts: int = 0  # synthetic facts contradicting a real one (see scale.Restated)
+    places: tuple[str, ...] = ()  # the districts the copies are about; (): the home district
 
 
 @dataclass
@@ -188,6 +190,9 @@ class BenchOptions:
     gold: Path = Path("eval/gold.jsonl")
     questions: int | None = None  # only the first N gold questions
     seed: int = 0
+    # "other_places": copies are other districts' reports (see synth); "restated": copies
+    # stay the home district's, restating its reports (the generator before, to compare)
+    distractors: str = "other_places"
     repeats: int = 3  # cold starts of `assistant ask` per scale
     baseline: bool = True
     ui: bool = True

@@ -21,6 +21,7 @@ from assistant.config import Config
 from assistant.corpus.ingest import document_order, new_manifest
 from assistant.corpus.metadata import MANIFEST
 from assistant.facts.extract import extract_facts
+from assistant.facts.model import Fact
 from assistant.facts.table import FactTable
 from assistant.index.bm25 import BM25Index
 from assistant.index.generations import (
@@ -47,6 +48,9 @@ class ScaleBuild:
     bm25_seconds: float
     save_seconds: float  # chunks, documents and BM25 files, manifest
     facts_seconds: float = 0.0  # reading the synthetic documents' facts (inside generate)
+    # Synthetic facts that restate a real fact (same subject, metric, period, status, kind
+    # and unit) with another value: contradictions the corpus holds (see `synth`).
+    restated_facts: int = 0
 
 
 @dataclass
@@ -61,8 +65,15 @@ class _Pending:
         return len(self.chunks)
 
 
-def build_scaled(src: Config, dst: Config, scale: int, seed: int) -> ScaleBuild:
-    """`dst`'s index: `src`'s real documents and (scale - 1) times as many synthetic ones."""
+def build_scaled(
+    src: Config,
+    dst: Config,
+    scale: int,
+    seed: int,
+    places: tuple[str, ...] = tuple(synth.DISTRICTS),
+) -> ScaleBuild:
+    """`dst`'s index: `src`'s real documents and (scale - 1) times as many synthetic ones,
+    about `places` (see `synth.generate`)."""
     t0 = time.perf_counter()
     real = Index.open(src)
     real_docs = sorted(real.documents.values(), key=lambda d: d.doc_id)
@@ -85,15 +96,19 @@ def build_scaled(src: Config, dst: Config, scale: int, seed: int) -> ScaleBuild:
     flush(_Pending(real.chunks, [vectors], {d.doc_id: d.meta.date_num for d in real_docs}))
     documents, chunks = list(real_docs), list(real.chunks)
     facts = list(real.facts.facts)
+    restated = Restated.of(real.facts.facts)
     pending = _Pending([], [], {})
     n_synth = len(real_docs) * (scale - 1)
     t = time.perf_counter()
-    for k, made in enumerate(synth.generate(real_docs, real.chunks, n_synth, seed)):
+    made_docs = synth.generate(real_docs, real.chunks, n_synth, seed, places)
+    for k, made in enumerate(made_docs):
         write_synthetic(dst.paths.sources, made.document)
         documents.append(made.document)
         chunks.extend(made.chunks)
         tf = time.perf_counter()
-        facts.extend(extract_facts(made.document, made.chunks))
+        read = extract_facts(made.document, made.chunks)
+        restated.count(read)
+        facts.extend(read)
         timer["facts"] += time.perf_counter() - tf
         pending.chunks.extend(made.chunks)
         pending.vectors.append(synth.perturb(vectors[made.source_rows], seed * 1_000_003 + k))
@@ -126,7 +141,36 @@ def build_scaled(src: Config, dst: Config, scale: int, seed: int) -> ScaleBuild:
         store_seconds=timer["store"],
         bm25_seconds=bm25_seconds,
         save_seconds=save_seconds,
+        restated_facts=restated.found,
     )
+
+
+@dataclass
+class Restated:
+    """Counts the synthetic facts that say something else than a real fact about the same
+    thing: subject, metric, period, status, kind and unit alike, another value."""
+
+    real: dict[tuple[str, ...], set[float]]
+    found: int = 0
+
+    @classmethod
+    def of(cls, facts: list[Fact]) -> Restated:
+        real: dict[tuple[str, ...], set[float]] = {}
+        for f in facts:
+            if f.period is not None:
+                real.setdefault(_key(f), set()).add(round(f.value, 6))
+        return cls(real)
+
+    def count(self, facts: list[Fact]) -> None:
+        for f in facts:
+            values = self.real.get(_key(f)) if f.period is not None else None
+            if values is not None and round(f.value, 6) not in values:
+                self.found += 1
+
+
+def _key(f: Fact) -> tuple[str, ...]:
+    label = f.period.label if f.period is not None else ""
+    return (f.subject, f.metric, label, f.status, f.kind, f.unit)
 
 
 def real_vectors(store: VectorStore, ids: list[str]) -> np.ndarray:

@@ -50,7 +50,8 @@ def _worker_build(cfg: Config, spec: dict[str, Any]) -> dict[str, Any]:
     )
     index = cfg.index.model_copy(update={"collection": spec["src_collection"]})
     src = cfg.model_copy(update={"paths": paths, "index": index})
-    return asdict(build_scaled(src, cfg, spec["scale"], spec["seed"]))
+    places = tuple(spec["places"])
+    return asdict(build_scaled(src, cfg, spec["scale"], spec["seed"], places))
 
 
 def _worker_query(cfg: Config, spec: dict[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import re
 import tomllib
 from pathlib import Path
 
+from assistant.facts.reader import document_subject
 from assistant.models import DocumentMeta
 from assistant.textnorm import to_simplified
 
@@ -24,7 +25,8 @@ MANIFEST = "manifest.toml"
 
 
 def read_meta(text: str) -> DocumentMeta:
-    """Title, ISO date, publisher and kind from the first lines of a cleaned document."""
+    """Title, ISO date, publisher and kind from the first lines of a cleaned document; the
+    district it is about from its title and text."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()][:HEADER_LINES]
     simple = [to_simplified(ln) for ln in lines]
     title = next(
@@ -48,7 +50,8 @@ def read_meta(text: str) -> DocumentMeta:
         idx = next(i for i, s in enumerate(simple) if _PUBLISHER.search(s))
         m = re.search(r"[來来]源[::]\s*([^\s::]+)", lines[idx])
         publisher = m.group(1) if m else publisher
-    return DocumentMeta(title=title, date=date, publisher=publisher, kind=guess_kind(title))
+    subject = document_subject(to_simplified(title), to_simplified(text))
+    return DocumentMeta(title, date, publisher, guess_kind(title), subject)
 
 
 def guess_kind(title: str) -> str:
@@ -66,7 +69,7 @@ def load_manifest(sources_dir: Path) -> dict[str, dict[str, str]]:
         return {}
     with path.open("rb") as fh:
         data = tomllib.load(fh)
-    allowed = {"title", "date", "publisher", "kind"}
+    allowed = {"title", "date", "publisher", "kind", "subject"}
     out: dict[str, dict[str, str]] = {}
     for name, fields in data.items():
         if not isinstance(fields, dict) or not set(fields) <= allowed:

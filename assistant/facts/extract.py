@@ -27,7 +27,8 @@ FACTS_VERSION = _reading_version()
 
 
 def context_of(doc: Document) -> DocContext:
-    return doc_context(doc.doc_id, for_search(doc.meta.title), doc.meta.date, doc.meta.kind)
+    meta = doc.meta
+    return doc_context(doc.doc_id, for_search(meta.title), meta.date, meta.kind, meta.subject)
 
 
 def extract_facts(doc: Document, chunks: list[Chunk]) -> list[Fact]:

@@ -147,13 +147,34 @@ _PLAN_HEAD = re.compile(r"今后|未来|主要工作|工作安排|目标|任务|
 _GLOSSARY_HEAD = re.compile(r"名词解释|名词释义|名词注释|术语解释|注释$|附注")
 
 
-def doc_context(doc_id: str, title: str, date: str, kind: str) -> DocContext:
+HOME = "罗湖区"  # the district whose staff the assistant serves: a report's subject by default
+
+
+def doc_context(doc_id: str, title: str, date: str, kind: str, subject: str = "") -> DocContext:
+    """`subject`: the document's as read at ingest (`document_subject`), else its title's."""
     year = int(date[:4]) if date[:4].isdigit() else None
     month = int(date[5:7]) if date[5:7].isdigit() else None
-    subject = "罗湖区"
-    if m := re.search(rf"({_DISTRICTS})区", title):
-        subject = f"{m.group(1)}区"
+    subject = subject or document_subject(title, "") or HOME
     return DocContext(doc_id, subject, year, month, kind, _title_period(title, year))
+
+
+_DISTRICT_NAME = re.compile(rf"({_DISTRICTS})")
+
+
+def document_subject(title: str, text: str) -> str:
+    """The district a document is about (Simplified title and text): the one its title
+    names with 区, else the one its text names most. A work report's title says only
+    政府工作报告; its header ("在深圳市罗湖区第八届人民代表大会…") and its body name the
+    district again and again, and a report that mentions a neighbour names it less.
+    "" when it names none."""
+    if m := re.search(rf"({_DISTRICTS})区", title):
+        return f"{m.group(1)}区"
+    counts: dict[str, int] = {}
+    for m in _DISTRICT_NAME.finditer(f"{title}\n{text}"):
+        counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+    if not counts:
+        return ""
+    return f"{max(counts, key=lambda name: counts[name])}区"
 
 
 def _title_period(title: str, year: int | None) -> Period | None:

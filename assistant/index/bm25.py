@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.index.duplicates import near_duplicate_groups
 from assistant.textnorm import jieba
 
 _TOKEN_OK = re.compile(r"[\w\u4e00-\u9fff]")
@@ -55,10 +56,13 @@ def _tokenize(text: str) -> list[str]:
     ]
 
 
+GROUPS_FILE = "groups.npz"
+
+
 class BM25Index:
     """A bm25s index whose rows line up with a list of chunk ids."""
 
-    def __init__(self, retriever: object, ids: list[str]) -> None:
+    def __init__(self, retriever: object, ids: list[str], groups: np.ndarray | None = None) -> None:
         self._retriever = retriever
         self.ids = ids
         self._vocab: dict[str, int] = getattr(retriever, "vocab_dict", {}) or {}
@@ -70,12 +74,23 @@ class BM25Index:
         self._rows = np.asarray(scores.get("indices", np.zeros(0, dtype=np.int32)))
         self._n = max(int(scores.get("num_docs", len(ids))), 1)
         self._row_of: dict[str, int] | None = None  # built on first use
+        # Near-duplicate passages (see `duplicates`): each row's group, and per term the
+        # number of groups that use it. None: an index saved before groups were kept.
+        self.groups = groups
+        self._group_df: np.ndarray | None = None
+        self._groups_n = self._n
+        if groups is not None and len(groups) == self._n:
+            self._group_df = _group_df(self._indptr, self._rows, groups)
+            self._groups_n = max(int(groups.max(initial=-1)) + 1, 1)
 
     def idf(self, token: str) -> float:
-        """Inverse document frequency; a token the corpus never uses gets the highest value."""
+        """Inverse document frequency over groups of near-duplicate passages, so that a
+        paragraph printed a hundred times weighs its words as one printed once; a token the
+        corpus never uses gets the highest value."""
         tid = self._vocab.get(token)
-        df = int(self._df[tid]) if tid is not None and tid < len(self._df) else 0
-        return float(np.log(1 + (self._n - df + 0.5) / (df + 0.5)))
+        counts = self._df if self._group_df is None else self._group_df
+        df = float(counts[tid]) if tid is not None and tid < len(counts) else 0.0
+        return float(np.log(1 + (self._groups_n - df + 0.5) / (df + 0.5)))
 
     def has_token(self, row: int, token: str) -> bool:
         """Whether the text at `row` has `token` among its tokens, read from the index."""
@@ -118,12 +133,14 @@ class BM25Index:
         retriever = bm25s.BM25()
         corpus = [_tokenize(t) or ["∅"] for t in texts]  # once per text: not worth caching
         retriever.index(corpus, show_progress=False)
-        return cls(retriever, ids)
+        return cls(retriever, ids, near_duplicate_groups(texts))
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self._retriever.save(str(folder), show_progress=False)  # type: ignore[attr-defined]
         (folder / "ids.txt").write_text("\n".join(self.ids), encoding="utf-8")
+        if self.groups is not None:
+            np.savez(folder / GROUPS_FILE, groups=self.groups)
 
     @classmethod
     def load(cls, folder: Path) -> BM25Index:
@@ -131,7 +148,11 @@ class BM25Index:
 
         retriever = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0)
         ids = (folder / "ids.txt").read_text(encoding="utf-8").split("\n")
-        return cls(retriever, ids)
+        groups = None
+        if (folder / GROUPS_FILE).exists():
+            with np.load(folder / GROUPS_FILE) as data:
+                groups = data["groups"]
+        return cls(retriever, ids, groups)
 
     def search(
         self, query: str, k: int, allowed: np.ndarray | None = None
@@ -150,6 +171,18 @@ class BM25Index:
         return [
             (self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0
         ]
+
+
+def _group_df(indptr: np.ndarray, rows: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Per term, its document frequency with each group of near duplicates counted once:
+    a row adds 1/(its group's size). A word every copy keeps counts 1 for the group; a
+    figure or year that copies change counts for the share of copies that hold it."""
+    terms = len(indptr) - 1
+    if terms <= 0 or not len(rows):
+        return np.zeros(max(terms, 0), dtype=np.float64)
+    share = 1.0 / np.bincount(groups)[groups[rows]]
+    term_of = np.repeat(np.arange(terms, dtype=np.int64), np.diff(indptr))
+    return np.bincount(term_of, weights=share, minlength=terms)
 
 
 class _RowTokens(Container[str]):

@@ -35,6 +35,17 @@ class Index:
     facts: FactTable = field(default_factory=FactTable)
     _search_texts: dict[str, str] = field(default_factory=dict)
     _chunks_of: dict[str, list[Chunk]] = field(default_factory=dict)
+    _about: dict[str, frozenset[str]] | None = None
+
+    def docs_about(self, subject: str) -> frozenset[str]:
+        """The documents whose subject (read at ingest) is `subject`; "" for those that name
+        no district."""
+        if self._about is None:
+            about: dict[str, set[str]] = {}
+            for doc in self.documents.values():
+                about.setdefault(doc.meta.subject, set()).add(doc.doc_id)
+            self._about = {s: frozenset(ids) for s, ids in about.items()}
+        return self._about.get(subject, frozenset())
 
     def document_search_text(self, doc_id: str) -> str:
         """A whole document in the normalized search form: its chunks' search texts, which
