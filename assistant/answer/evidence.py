@@ -61,6 +61,13 @@ def _is_statement(sentence: str) -> bool:
     )
 
 
+def _heading(hit: Hit) -> str:
+    """The title, date and section a chunk's search text starts with (chunk_document)."""
+    text = for_search(hit.chunk.text)
+    search = hit.chunk.search_text
+    return search[: len(search) - len(text)] if search.endswith(text) else ""
+
+
 def _value_bonus(question: Question, sentence_norm: str) -> float:
     if question.asks_date and _DATE_WORDS.search(sentence_norm):
         return 0.15
@@ -85,13 +92,21 @@ def select_evidence(
         passage_covs.append(passage_cov)
         rank_prior = 0.2 / (1 + i)
         doc_start = hit.chunk.start
+        # A sentence stands under its report's title, date and section: "2024年…大会由谁
+        # 主持" is answered by a sentence of the 2024 report that need not write 2024, and
+        # "2021年政府工作报告…纲要叫什么" by one of that report, not by a copy writing 2021.
+        header = _heading(hit)
+        header_tokens = set(tokenize(header))
         for s, e in text_sentences(hit.chunk.text):
             text = hit.chunk.text[s:e].strip()
             if not _is_statement(text):
                 continue
             norm = for_search(text)
-            cov = bm25.coverage(q_tokens, set(tokenize(norm)), norm)
-            score = cov + 0.3 * passage_cov + rank_prior + _value_bonus(question, norm)
+            own = set(tokenize(norm))
+            cov = bm25.coverage(q_tokens, own, norm)
+            # ranked with its heading; judged (`coverage`) on its own words
+            headed = bm25.coverage(q_tokens, AnyOf([own, header_tokens]), f"{norm}\n{header}")
+            score = headed + 0.3 * passage_cov + rank_prior + _value_bonus(question, norm)
             sentences.append(Sentence(text, norm, i, doc_start + s, doc_start + e, score, cov))
     sentences.sort(key=lambda s: -s.score)
     joint = bm25.coverage(q_tokens, AnyOf(passages), "\n".join(h.chunk.search_text for h in hits))

@@ -15,6 +15,8 @@ from assistant.index.vectors import DenseFilter
 from assistant.models import Hit
 from assistant.timings import timed
 
+SPREAD = 4  # BM25 reads this many times deeper, to keep `candidates` distinct passages
+
 
 @dataclass
 class Filters:
@@ -101,8 +103,8 @@ class Retriever:
         rankings: list[tuple[list[str], float]] = []
         if mode in ("bm25", "hybrid"):
             with timed(timings, "bm25"):
-                found = self.index.bm25.search(query, depth, self._mask(filters))
-            rankings.append(([cid for cid, _ in found], self.cfg.bm25_weight))
+                found = self._bm25(query, depth, self._mask(filters))
+            rankings.append((found, self.cfg.bm25_weight))
         if mode in ("dense", "hybrid"):
             if self.embedder is None:
                 raise RuntimeError("dense retrieval needs an embedder")
@@ -111,12 +113,16 @@ class Retriever:
             with timed(timings, "dense"):
                 dense = filters.dense() if filters else None
                 found = self.index.vectors.search(vector, depth, dense)
-            rankings.append(([cid for cid, _ in found], self.cfg.dense_weight))
+            rankings.append(
+                (self._distinct([cid for cid, _ in found], depth), self.cfg.dense_weight)
+            )
         if hints is not None and mode in ("bm25", "hybrid"):
             with timed(timings, "hints"):
                 rankings.extend(self._hinted(query, depth, filters, hints))
         with timed(timings, "fusion"):
             fused = rrf(rankings, self.cfg.rrf_k)
+            keep = set(self._distinct([cid for cid, _, _ in fused], len(fused)))
+            fused = [f for f in fused if f[0] in keep]
         if self.cfg.rerank and fused:
             with timed(timings, "rerank"):
                 fused = self._rerank(query, fused[: self.cfg.rerank_depth])
@@ -130,6 +136,31 @@ class Retriever:
             )
             hits.append(Hit(chunk, score, by_mode.get("bm25"), by_mode.get("dense")))
         return hits
+
+    def _bm25(self, query: str, depth: int, mask: np.ndarray | None) -> list[str]:
+        """BM25's best `depth` passages, one per group of near duplicates; read deeper
+        than `depth`, since copies of one paragraph score alike and come together."""
+        found = self.index.bm25.search(query, depth * SPREAD, mask)
+        return self._distinct([cid for cid, _ in found], depth)
+
+    def _distinct(self, ranked: list[str], depth: int) -> list[str]:
+        """The first `depth` of `ranked`, one per group of near-duplicate passages (see
+        `index.duplicates`): five copies of one paragraph tell no more than the best of
+        them, and would push out the passage a second part of the question needs."""
+        groups = self.index.bm25.groups
+        if groups is None:
+            return ranked[:depth]
+        kept: list[str] = []
+        seen: set[int] = set()
+        for cid in ranked:
+            row = self.index.row_of.get(cid)
+            group = int(groups[row]) if row is not None else -1 - len(kept)
+            if group not in seen:
+                seen.add(group)
+                kept.append(cid)
+                if len(kept) == depth:
+                    break
+        return kept
 
     def _hinted(
         self, query: str, depth: int, filters: Filters | None, hints: Hints
@@ -147,8 +178,7 @@ class Retriever:
                 continue
             mask = rows if base is None else rows & base
             if mask.any():
-                found = self.index.bm25.search(query, depth, mask)
-                rankings.append(([cid for cid, _ in found], weight))
+                rankings.append((self._bm25(query, depth, mask), weight))
         return rankings
 
     def _doc_rows(self, doc_ids: frozenset[str] | None) -> np.ndarray | None:
