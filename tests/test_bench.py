@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+import random
+import re
 import shutil
 from pathlib import Path
 
@@ -13,9 +15,11 @@ import pytest
 from assistant.bench import synth
 from assistant.bench.results import BenchOptions
 from assistant.bench.run import run_bench
+from assistant.bench.scale import Restated
 from assistant.corpus.chunk import chunk_document
 from assistant.corpus.ingest import build_document
 from assistant.corpus.load import load_file
+from assistant.facts.extract import extract_facts
 from assistant.models import Chunk, Document
 from tests.conftest import SOURCES, make_config
 
@@ -85,6 +89,40 @@ def test_synthetic_documents_look_like_reports(real: tuple[list[Document], list[
         assert doc.text != source.text
         assert len(doc.text) == pytest.approx(len(source.text), rel=0.1)
         assert len({c.chunk_id for c in made.chunks}) == len(made.chunks)
+
+
+def test_synthetic_reports_are_other_districts_never_restating_a_real_one(
+    real: tuple[list[Document], list[Chunk]],
+) -> None:
+    """A copy speaks of another district, its streets renamed: no synthetic fact says
+    something else than a real fact about the same subject, metric and period; the old
+    corpus (copies stay Luohu's) did, which is why this generator changed."""
+    docs, chunks = real
+    real_facts = [
+        f for d in docs for f in extract_facts(d, [c for c in chunks if c.doc_id == d.doc_id])
+    ]
+    places = synth.places_outside(["2020年福田区地区生产总值是多少?", "光明区…"])
+    assert "福田" not in places and "光明" not in places and "龙岗" in places
+    honest, restated = Restated.of(real_facts, {"罗湖区"}), Restated.of(real_facts, {"罗湖区"})
+    for made in synth.generate(docs, chunks, 20, seed=0, places=places):
+        doc = made.document
+        assert not re.search("罗湖|羅湖|东门|東門|清水河", doc.text + doc.meta.title)
+        assert doc.meta.subject in {f"{p}区" for p in places}
+        facts = extract_facts(doc, made.chunks)
+        assert facts and not any(f.subject == "罗湖区" for f in facts)
+        honest.count(facts)
+    for made in synth.generate(docs, chunks, 20, seed=0, places=()):
+        assert made.document.meta.subject == "罗湖区"
+        restated.count(extract_facts(made.document, made.chunks))
+    assert honest.found == honest.home == 0
+    assert restated.home > 100  # the old corpus: every copy a Luohu report
+
+
+def test_anniversaries_move_with_the_years() -> None:
+    rewrite = synth._Rewriter(random.Random(0), 3)
+    assert rewrite("2019年是罗湖建区40周年。") == "2022年是罗湖建区43周年。"
+    renamed = synth._Rewriter(random.Random(0), -2, synth._Renamer.to("龙岗", traditional=True))
+    assert renamed("2021年羅湖區東門街道") == "2019年龍崗區布吉街道"
 
 
 def test_perturbed_vectors_stay_near_their_source() -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from assistant.answer.question import Question
 from assistant.config import AnswerConfig
 from assistant.figures import NUMBER
-from assistant.index.bm25 import AnyOf, BM25Index, tokenize
+from assistant.index.bm25 import AnyOf, BM25Index, subject_words, tokenize
 from assistant.index.duplicates import same_statement
 from assistant.models import Hit
 from assistant.sentences import text_sentences
@@ -77,25 +77,36 @@ def _value_bonus(question: Question, sentence_norm: str) -> float:
 
 
 def select_evidence(
-    question: Question, hits: list[Hit], bm25: BM25Index, cfg: AnswerConfig
+    question: Question,
+    hits: list[Hit],
+    bm25: BM25Index,
+    cfg: AnswerConfig,
+    subjects: list[str] | None = None,
 ) -> Evidence:
+    """`subjects`: each hit's document's district (罗湖区), which all its passages speak
+    of whether or not they write it."""
     q_tokens = tokenize(question.norm)
     sentences: list[Sentence] = []
     passage_covs: list[float] = []
     passages: list[Container[str]] = []
     for i, hit in enumerate(hits):
+        subject = subjects[i] if subjects else ""
         # Read from the BM25 index: a second jieba pass over the passage is half of this
         # function's time on a large corpus, where few passages repeat between questions.
-        passage_tokens = bm25.tokens_of(hit.chunk.chunk_id, hit.chunk.search_text)
+        passage_tokens = AnyOf(
+            [bm25.tokens_of(hit.chunk.chunk_id, hit.chunk.search_text), subject_words(subject)]
+        )
         passages.append(passage_tokens)
-        passage_cov = bm25.coverage(q_tokens, passage_tokens, hit.chunk.search_text)
+        passage_text = f"{hit.chunk.search_text}\n{subject}"
+        passage_cov = bm25.coverage(q_tokens, passage_tokens, passage_text)
         passage_covs.append(passage_cov)
         rank_prior = 0.2 / (1 + i)
         doc_start = hit.chunk.start
-        # A sentence stands under its report's title, date and section: "2024年…大会由谁
-        # 主持" is answered by a sentence of the 2024 report that need not write 2024, and
-        # "2021年政府工作报告…纲要叫什么" by one of that report, not by a copy writing 2021.
-        header = _heading(hit)
+        # A sentence stands under its report's title, date, section and district: "2024年…
+        # 大会由谁主持" is answered by a sentence of the 2024 report that need not write
+        # 2024, and "2021年政府工作报告…纲要叫什么" by one of that report, not by a copy
+        # writing 2021.
+        header = f"{_heading(hit)} {subject}"
         header_tokens = set(tokenize(header))
         for s, e in text_sentences(hit.chunk.text):
             text = hit.chunk.text[s:e].strip()
@@ -109,7 +120,8 @@ def select_evidence(
             score = headed + 0.3 * passage_cov + rank_prior + _value_bonus(question, norm)
             sentences.append(Sentence(text, norm, i, doc_start + s, doc_start + e, score, cov))
     sentences.sort(key=lambda s: -s.score)
-    joint = bm25.coverage(q_tokens, AnyOf(passages), "\n".join(h.chunk.search_text for h in hits))
+    texts = [h.chunk.search_text for h in hits] + list(subjects or [])
+    joint = bm25.coverage(q_tokens, AnyOf(passages), "\n".join(texts))
     return Evidence(distinct(sentences, cfg.evidence_sentences), sentences, passage_covs, joint)
 
 

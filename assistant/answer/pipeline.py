@@ -25,7 +25,7 @@ from assistant.answer.generate import Generation, Outcome, generate
 from assistant.answer.prompts import Prompter, passage_label
 from assistant.answer.question import Question, read_question
 from assistant.answer.request import AnswerRequest
-from assistant.answer.retrieve import Filters, Retriever
+from assistant.answer.retrieve import Filters, Hints, Retriever
 from assistant.backends.base import Generator
 from assistant.backends.registry import FALLBACK
 from assistant.config import Config
@@ -96,7 +96,9 @@ def ask_stream(
     hits = pipe.retriever.retrieve(q.norm, filters, mode=mode, timings=timings, hints=hints)
 
     with timed(timings, "evidence"):
-        evidence = select_evidence(q, hits, pipe.index.bm25, pipe.config.answer)
+        evidence = select_evidence(
+            q, hits, pipe.index.bm25, pipe.config.answer, _subjects(pipe.index, hits, hints)
+        )
     with timed(timings, "facts"):
         facts = match_facts(q, hits, pipe.index)
         support = refusal.judge(
@@ -131,6 +133,18 @@ def ask_stream(
     response.timings_ms = timings
     response.latency_ms = ms_since(t0)
     yield response
+
+
+def _subjects(index: Index, hits: list[Hit], hints: Hints | None) -> list[str] | None:
+    """Each hit's district when it is the asked one and the index holds others too (then
+    the passages of the asked district's reports cover its name without writing it)."""
+    about = hints.subject_ids if hints is not None else None
+    if not about:
+        return None
+    return [
+        index.documents[h.chunk.doc_id].meta.subject if h.chunk.doc_id in about else ""
+        for h in hits
+    ]
 
 
 def _standalone(

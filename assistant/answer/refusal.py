@@ -173,7 +173,7 @@ _MISSING = {
 def miss_note(question: Question, asked: Asked, found: Found, slot: str) -> str:
     """ "资料中没有2023年的数据；资料中有：2020年…金融业增加值…[1]"."""
     slots = failed_slots(asked, found.fact, HOME) or (slot,)
-    where = asked.subject if "subject" in slots and asked.subject else ""
+    where = (asked.subject or HOME) if "subject" in slots else ""
     period = asked.period.zh() if "period" in slots and asked.period is not None else ""
     if where or period:  # "资料中没有光明区2022年上半年的数据"
         what = f"{where}{period}的数据"

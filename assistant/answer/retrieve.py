@@ -8,14 +8,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.config import RetrievalConfig
-from assistant.index.bm25 import tokenize
+from assistant.index.bm25 import AnyOf, subject_words, tokenize
 from assistant.index.embed import E5Embedding
 from assistant.index.live import Index
 from assistant.index.vectors import DenseFilter
 from assistant.models import Hit
 from assistant.timings import timed
 
-SPREAD = 4  # BM25 reads this many times deeper, to keep `candidates` distinct passages
+SPREAD = 4  # BM25 reads this deeper than `candidates`: copies of a passage come together
 
 
 @dataclass
@@ -103,8 +103,8 @@ class Retriever:
         rankings: list[tuple[list[str], float]] = []
         if mode in ("bm25", "hybrid"):
             with timed(timings, "bm25"):
-                found = self._bm25(query, depth, self._mask(filters))
-            rankings.append((found, self.cfg.bm25_weight))
+                found = self.index.bm25.search(query, depth * SPREAD, self._mask(filters))
+            rankings.append(([cid for cid, _ in found], self.cfg.bm25_weight))
         if mode in ("dense", "hybrid"):
             if self.embedder is None:
                 raise RuntimeError("dense retrieval needs an embedder")
@@ -113,19 +113,16 @@ class Retriever:
             with timed(timings, "dense"):
                 dense = filters.dense() if filters else None
                 found = self.index.vectors.search(vector, depth, dense)
-            rankings.append(
-                (self._distinct([cid for cid, _ in found], depth), self.cfg.dense_weight)
-            )
+            rankings.append(([cid for cid, _ in found], self.cfg.dense_weight))
         if hints is not None and mode in ("bm25", "hybrid"):
             with timed(timings, "hints"):
                 rankings.extend(self._hinted(query, depth, filters, hints))
         with timed(timings, "fusion"):
-            fused = rrf(rankings, self.cfg.rrf_k)
-            keep = set(self._distinct([cid for cid, _, _ in fused], len(fused)))
-            fused = [f for f in fused if f[0] in keep]
+            fused = self._fuse(rankings, depth, hints)
         if self.cfg.rerank and fused:
             with timed(timings, "rerank"):
-                fused = self._rerank(query, fused[: self.cfg.rerank_depth])
+                about = hints.subject_ids if hints is not None else None
+                fused = self._rerank(query, fused[: self.cfg.rerank_depth], about)
         hits = []
         for cid, score, ranks in fused[:top_k]:
             chunk = self.index.by_id.get(cid)
@@ -137,30 +134,33 @@ class Retriever:
             hits.append(Hit(chunk, score, by_mode.get("bm25"), by_mode.get("dense")))
         return hits
 
-    def _bm25(self, query: str, depth: int, mask: np.ndarray | None) -> list[str]:
-        """BM25's best `depth` passages, one per group of near duplicates; read deeper
-        than `depth`, since copies of one paragraph score alike and come together."""
-        found = self.index.bm25.search(query, depth * SPREAD, mask)
-        return self._distinct([cid for cid, _ in found], depth)
-
-    def _distinct(self, ranked: list[str], depth: int) -> list[str]:
-        """The first `depth` of `ranked`, one per group of near-duplicate passages (see
-        `index.duplicates`): five copies of one paragraph tell no more than the best of
-        them, and would push out the passage a second part of the question needs."""
+    def _fuse(
+        self, rankings: list[tuple[list[str], float]], depth: int, hints: Hints | None
+    ) -> list[tuple[str, float, list[int | None]]]:
+        """Reciprocal-rank fusion over groups of near-duplicate passages (see
+        `index.duplicates`): copies of one paragraph are one candidate, ranked where its best
+        copy stands in each ranking (the first `depth` groups of each), so that they neither
+        add up nor push out the passage another part of the question needs. The group is
+        shown by the copy that fits the question's hints best (the named report, the asked
+        period, the asked district), else by its best-ranked copy."""
         groups = self.index.bm25.groups
         if groups is None:
-            return ranked[:depth]
-        kept: list[str] = []
-        seen: set[int] = set()
-        for cid in ranked:
-            row = self.index.row_of.get(cid)
-            group = int(groups[row]) if row is not None else -1 - len(kept)
-            if group not in seen:
-                seen.add(group)
-                kept.append(cid)
-                if len(kept) == depth:
-                    break
-        return kept
+            return rrf([(ids[:depth], weight) for ids, weight in rankings], self.cfg.rrf_k)
+        members: dict[str, list[str]] = {}
+        by_group: list[tuple[list[str], float]] = []
+        for ids, weight in rankings:
+            order: list[str] = []
+            for cid in ids:
+                row = self.index.row_of.get(cid)
+                key = f"g{groups[row]}" if row is not None else f"c{cid}"
+                copies = members.setdefault(key, [])
+                if cid not in copies:
+                    copies.append(cid)
+                if key not in order:
+                    order.append(key)
+            by_group.append((order[:depth], weight))
+        fused = rrf(by_group, self.cfg.rrf_k)
+        return [(_representative(members[key], hints, self.index), s, r) for key, s, r in fused]
 
     def _hinted(
         self, query: str, depth: int, filters: Filters | None, hints: Hints
@@ -178,7 +178,8 @@ class Retriever:
                 continue
             mask = rows if base is None else rows & base
             if mask.any():
-                rankings.append((self._bm25(query, depth, mask), weight))
+                found = self.index.bm25.search(query, depth * SPREAD, mask)
+                rankings.append(([cid for cid, _ in found], weight))
         return rankings
 
     def _doc_rows(self, doc_ids: frozenset[str] | None) -> np.ndarray | None:
@@ -193,7 +194,10 @@ class Retriever:
         return mask
 
     def _rerank(
-        self, query: str, fused: list[tuple[str, float, list[int | None]]]
+        self,
+        query: str,
+        fused: list[tuple[str, float, list[int | None]]],
+        about: frozenset[str] | None = None,
     ) -> list[tuple[str, float, list[int | None]]]:
         """Fusion ranks well but coarsely; how much of the question a passage covers breaks
         the ties that matter (dense similarity alone puts title-like passages first)."""
@@ -202,13 +206,22 @@ class Retriever:
         rescored = [
             (
                 cid,
-                self.index.bm25.coverage(q_tokens, self._tokens(cid), self._text(cid))
-                + self.cfg.rerank_fusion_share * score / top,
+                self._coverage(q_tokens, cid, about) + self.cfg.rerank_fusion_share * score / top,
                 ranks,
             )
             for cid, score, ranks in fused
         ]
         return sorted(rescored, key=lambda x: -x[1])
+
+    def _coverage(self, q_tokens: list[str], chunk_id: str, about: frozenset[str] | None) -> float:
+        """How much of the question a passage covers; in a document about the asked
+        district (`about`: when the index holds others too), the district's name counts as
+        covered: a report on Luohu need not write 罗湖 in every paragraph."""
+        chunk = self.index.by_id.get(chunk_id)
+        doc = self.index.documents.get(chunk.doc_id) if chunk else None
+        subject = doc.meta.subject if doc and about and doc.doc_id in about else ""
+        tokens = AnyOf([self._tokens(chunk_id), subject_words(subject)])
+        return self.index.bm25.coverage(q_tokens, tokens, f"{self._text(chunk_id)}\n{subject}")
 
     def _text(self, chunk_id: str) -> str:
         chunk = self.index.by_id.get(chunk_id)
@@ -234,6 +247,25 @@ class Retriever:
         if filters.date_to:
             mask &= self._date_of_row <= _date_num(filters.date_to)
         return mask
+
+
+def _representative(copies: list[str], hints: Hints | None, index: Index) -> str:
+    """Of near-duplicate passages, the one that fits most hints; the first among equals."""
+    if hints is None or len(copies) == 1:
+        return copies[0]
+
+    def fits(cid: str) -> int:
+        chunk = index.by_id.get(cid)
+        if chunk is None:
+            return 0
+        hinted = (
+            (hints.doc_ids, chunk.doc_id),
+            (hints.chunk_ids, cid),
+            (hints.subject_ids, chunk.doc_id),
+        )
+        return sum(ids is not None and key in ids for ids, key in hinted)
+
+    return max(copies, key=fits)  # max keeps the first of equals
 
 
 def _uses(mode: str, retriever: str) -> bool:

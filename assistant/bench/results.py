@@ -60,7 +60,8 @@ class BuildResult:
     projected_embed_share: float
     peak_rss_mb: float
     facts_seconds: float = 0.0  # reading the synthetic facts, inside `seconds`
-    restated_facts: int = 0  # synthetic facts contradicting a real one (see scale.Restated)
+    home_facts: int = 0  # synthetic facts about the real reports' district (scale.Restated)
+    restated_facts: int = 0  # synthetic facts contradicting a real one
     places: tuple[str, ...] = ()  # the districts the copies are about; (): the home district
 
 

@@ -261,6 +261,7 @@ def run_build(
         projected_embed_share=projected / (projected + seconds) if projected else 0.0,
         peak_rss_mb=proc.peak_rss_mb,
         facts_seconds=out.get("facts_seconds", 0.0),
+        home_facts=out.get("home_facts", 0),
         restated_facts=out.get("restated_facts", 0),
         places=places,
     )
@@ -386,7 +387,9 @@ def _distractor_note(places: tuple[str, ...]) -> str:
             "dates and figures, and state Luohu figures for years the real reports lack. No "
             "pipeline can tell such a copy from the real report, and unanswerable gold "
             "questions become answerable by them; kept only to compare with earlier runs. "
-            "`restated facts` counts the synthetic facts that contradict a real one."
+            "`Luohu / restated facts`: the synthetic facts about Luohu, and those that "
+            "contradict a real fact (same subject, metric, period, status, kind and unit, "
+            "another value)."
         )
     return (
         "Distractors: other districts. Each synthetic report is another Shenzhen district's "
@@ -395,9 +398,10 @@ def _distractor_note(places: tuple[str, ...]) -> str:
         "collection holds such reports: the same formulaic wording, other districts, other "
         "years. A copy that still spoke of Luohu would restate a real report's named events and "
         "periods with other figures (a contradiction no collection holds and no pipeline can "
-        "resolve) or invent Luohu figures the gold set says the sources lack. `restated facts` "
-        "counts the synthetic facts that still contradict a real one (same subject, metric, "
-        "period, status, kind and unit, another value)."
+        "resolve) or invent Luohu figures the gold set says the sources lack. `Luohu / restated "
+        "facts`: the synthetic facts the fact reader still finds about Luohu, and those that "
+        "contradict a real fact (same subject, metric, period, status, kind and unit, another "
+        "value)."
     )
 
 

@@ -22,6 +22,7 @@ from assistant.corpus.ingest import document_order, new_manifest
 from assistant.corpus.metadata import MANIFEST
 from assistant.facts.extract import extract_facts
 from assistant.facts.model import Fact
+from assistant.facts.reader import HOME
 from assistant.facts.table import FactTable
 from assistant.index.bm25 import BM25Index
 from assistant.index.generations import (
@@ -48,8 +49,10 @@ class ScaleBuild:
     bm25_seconds: float
     save_seconds: float  # chunks, documents and BM25 files, manifest
     facts_seconds: float = 0.0  # reading the synthetic documents' facts (inside generate)
-    # Synthetic facts that restate a real fact (same subject, metric, period, status, kind
-    # and unit) with another value: contradictions the corpus holds (see `synth`).
+    # Synthetic facts about a district the real reports are about (claims about Luohu the
+    # real reports do not make), and those of them that restate a real fact (same subject,
+    # metric, period, status, kind and unit) with another value (see `synth`).
+    home_facts: int = 0
     restated_facts: int = 0
 
 
@@ -96,7 +99,7 @@ def build_scaled(
     flush(_Pending(real.chunks, [vectors], {d.doc_id: d.meta.date_num for d in real_docs}))
     documents, chunks = list(real_docs), list(real.chunks)
     facts = list(real.facts.facts)
-    restated = Restated.of(real.facts.facts)
+    restated = Restated.of(real.facts.facts, {d.meta.subject or HOME for d in real_docs})
     pending = _Pending([], [], {})
     n_synth = len(real_docs) * (scale - 1)
     t = time.perf_counter()
@@ -141,28 +144,33 @@ def build_scaled(
         store_seconds=timer["store"],
         bm25_seconds=bm25_seconds,
         save_seconds=save_seconds,
+        home_facts=restated.home,
         restated_facts=restated.found,
     )
 
 
 @dataclass
 class Restated:
-    """Counts the synthetic facts that say something else than a real fact about the same
-    thing: subject, metric, period, status, kind and unit alike, another value."""
+    """Counts the synthetic facts about the real reports' districts (`home`), and those that
+    say something else than a real fact about the same thing: subject, metric, period,
+    status, kind and unit alike, another value."""
 
     real: dict[tuple[str, ...], set[float]]
+    subjects: set[str]
+    home: int = 0
     found: int = 0
 
     @classmethod
-    def of(cls, facts: list[Fact]) -> Restated:
+    def of(cls, facts: list[Fact], subjects: set[str]) -> Restated:
         real: dict[tuple[str, ...], set[float]] = {}
         for f in facts:
             if f.period is not None:
                 real.setdefault(_key(f), set()).add(round(f.value, 6))
-        return cls(real)
+        return cls(real, subjects)
 
     def count(self, facts: list[Fact]) -> None:
         for f in facts:
+            self.home += f.subject in self.subjects
             values = self.real.get(_key(f)) if f.period is not None else None
             if values is not None and round(f.value, 6) not in values:
                 self.found += 1

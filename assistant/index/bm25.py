@@ -37,6 +37,12 @@ def tokenize(text: str) -> list[str]:
     return list(_tokenize_cached(text))
 
 
+def subject_words(subject: str) -> frozenset[str]:
+    """The tokens of a document's district (罗湖区: 罗湖, 湖区, 罗湖区): what each of its
+    passages speaks of whether or not it writes it."""
+    return frozenset(tokenize(subject)) if subject else frozenset()
+
+
 # Answering tokenizes the same passages and sentences again and again (evidence selection,
 # reranking); jieba is most of a warm question's CPU time. Bounded: a few MB of text.
 TOKEN_CACHE_SIZE = 8192
