@@ -21,7 +21,7 @@ from assistant.answer.facts import NO_MATCH, FactMatch, Found
 from assistant.answer.question import HOME, Question
 from assistant.config import AnswerConfig, LLMConfig
 from assistant.facts.match import Asked, failed_slots
-from assistant.figures import has_number, numbers, states_value
+from assistant.figures import has_number, is_year, numbers, states_value
 from assistant.models import Hit
 from assistant.textnorm import for_search, to_simplified, to_traditional
 
@@ -214,9 +214,15 @@ def _unsupported(
         h for h, cov in zip(hits, covs, strict=True) if question.english or cov >= cfg.min_coverage
     ]
     # A year or ordinal the question gives must appear in a passage about it: a question
-    # about 2035 GDP is not answered by a passage on 2035 governance.
+    # about 2035 GDP is not answered by a passage on 2035 governance. For a figure, about it
+    # is naming its measure: "2019年…地区生产总值" is not answered by a 2019 passage on
+    # something else beside a plan that names 地区生产总值.
+    measures = [n for a in question.asks if _PLAIN_NAME.fullmatch(n := _measure_name(a))]
     for term in question.passage_terms:
-        if not any(_mentions(term, h.chunk.search_text) for h in relevant):
+        about = relevant
+        if measures and is_year(term):
+            about = [h for h in relevant if any(names(n, h.chunk.search_text) for n in measures)]
+        if not any(_mentions(term, h.chunk.search_text) for h in about):
             return f"no passage on the question mentions {term}"
     return _unnamed_entity(question, relevant, document_text)
 
