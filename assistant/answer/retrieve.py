@@ -16,6 +16,7 @@ from assistant.models import Hit
 from assistant.timings import timed
 
 SPREAD = 4  # BM25 reads this deeper than `candidates`: copies of a passage come together
+EXACT_DENSE_MAX = 20_000  # chunks whose vectors a search within some documents keeps
 
 
 @dataclass
@@ -85,6 +86,7 @@ class Retriever:
         self._doc_of_row = np.array([index.by_id[c].doc_id for c in index.bm25.ids])
         dates = {d.doc_id: d.meta.date_num for d in index.documents.values()}
         self._date_of_row = np.array([dates[d] for d in self._doc_of_row], dtype=np.int64)
+        self._kept_vectors: dict[frozenset[str], tuple[np.ndarray, np.ndarray]] = {}
 
     def retrieve(
         self,
@@ -112,8 +114,17 @@ class Retriever:
                 vector = self.embedder.embed_query(query)
             with timed(timings, "dense"):
                 dense = filters.dense() if filters else None
-                found = self.index.vectors.search(vector, depth, dense)
-            rankings.append(([cid for cid, _ in found], self.cfg.dense_weight))
+                found = [cid for cid, _ in self.index.vectors.search(vector, depth, dense)]
+                about = hints.subject_ids if hints is not None else None
+                if about is not None and self.cfg.subject_weight:
+                    # Copies of a paragraph crowd one region of vector space, where the
+                    # store's approximate search misses passages and can return one
+                    # paragraph many times: the asked district's reports are ranked
+                    # exactly, on their own, and only by that ranking.
+                    inside = self._dense_within(vector, depth, about, filters)
+                    rankings.append((inside, self.cfg.dense_weight))
+                    found = [c for c in found if self._doc_of(c) not in about]
+                rankings.append((found, self.cfg.dense_weight))
         if hints is not None and mode in ("bm25", "hybrid"):
             with timed(timings, "hints"):
                 rankings.extend(self._hinted(query, depth, filters, hints))
@@ -138,29 +149,64 @@ class Retriever:
         self, rankings: list[tuple[list[str], float]], depth: int, hints: Hints | None
     ) -> list[tuple[str, float, list[int | None]]]:
         """Reciprocal-rank fusion over groups of near-duplicate passages (see
-        `index.duplicates`): copies of one paragraph are one candidate, ranked where its best
-        copy stands in each ranking (the first `depth` groups of each), so that they neither
-        add up nor push out the passage another part of the question needs. The group is
-        shown by the copy that fits the question's hints best (the named report, the asked
-        period, the asked district), else by its best-ranked copy."""
+        `index.duplicates`): copies of one paragraph are one candidate, so that they neither
+        add up nor push out the passage another part of the question needs (the first
+        `depth` groups of each ranking count). A group is shown by the copy that fits most
+        of the question's hints (the named report, the asked period, the asked district),
+        the first among equals, and is ranked where its copies that fit as well stand: a
+        copy from another district does not lift the asked district's passage."""
         groups = self.index.bm25.groups
         if groups is None:
             return rrf([(ids[:depth], weight) for ids, weight in rankings], self.cfg.rrf_k)
         members: dict[str, list[str]] = {}
+        key_of: dict[str, str] = {}
+        for ids, _ in rankings:
+            for cid in ids:
+                if cid not in key_of:
+                    row = self.index.row_of.get(cid)
+                    key_of[cid] = key = f"g{groups[row]}" if row is not None else f"c{cid}"
+                    members.setdefault(key, []).append(cid)
+        fit = _Fit(hints, self.index)
+        best = {key: max(fit(c) for c in copies) for key, copies in members.items()}
         by_group: list[tuple[list[str], float]] = []
         for ids, weight in rankings:
-            order: list[str] = []
-            for cid in ids:
-                row = self.index.row_of.get(cid)
-                key = f"g{groups[row]}" if row is not None else f"c{cid}"
-                copies = members.setdefault(key, [])
-                if cid not in copies:
-                    copies.append(cid)
-                if key not in order:
-                    order.append(key)
-            by_group.append((order[:depth], weight))
+            order = [key_of[c] for c in ids if fit(c) == best[key_of[c]]]
+            by_group.append((list(dict.fromkeys(order))[:depth], weight))
         fused = rrf(by_group, self.cfg.rrf_k)
-        return [(_representative(members[key], hints, self.index), s, r) for key, s, r in fused]
+        shown = {key: next(c for c in members[key] if fit(c) == best[key]) for key in members}
+        return [(shown[key], score, ranks) for key, score, ranks in fused]
+
+    def _doc_of(self, chunk_id: str) -> str:
+        chunk = self.index.by_id.get(chunk_id)
+        return chunk.doc_id if chunk else ""
+
+    def _dense_within(
+        self, vector: np.ndarray, depth: int, doc_ids: frozenset[str], filters: Filters | None
+    ) -> list[str]:
+        """The dense ranking of the chunks of `doc_ids` (inside the user's filters), exact:
+        a vector store's filtered search explores near the unfiltered top and can return a
+        single passage when copies of it crowd that region. Their vectors are read once
+        and kept; a set too large to keep is left to the store's filtered search."""
+        rows = self._doc_rows(doc_ids)
+        base = self._mask(filters)
+        mask = rows if base is None or rows is None else rows & base
+        if mask is None or not mask.any():
+            return []
+        picked = np.flatnonzero(mask)
+        if len(picked) > EXACT_DENSE_MAX:
+            dense = DenseFilter(sorted(doc_ids), *(_within_dates(filters)))
+            return [cid for cid, _ in self.index.vectors.search(vector, depth, dense)]
+        key = frozenset(doc_ids)
+        if key not in self._kept_vectors:
+            self._kept_vectors.clear()  # one set at a time: the asked district's, usually
+            ids = [self.index.bm25.ids[r] for r in np.flatnonzero(rows)] if rows is not None else []
+            self._kept_vectors[key] = (np.flatnonzero(rows), self.index.vectors.vectors_of(ids))
+        all_rows, matrix = self._kept_vectors[key]
+        inside = np.isin(all_rows, picked)
+        scores = matrix[inside] @ np.asarray(vector, dtype=np.float32)
+        order = np.argsort(-scores, kind="stable")[:depth]
+        ids_inside = all_rows[inside]
+        return [self.index.bm25.ids[int(ids_inside[i])] for i in order]
 
     def _hinted(
         self, query: str, depth: int, filters: Filters | None, hints: Hints
@@ -249,23 +295,34 @@ class Retriever:
         return mask
 
 
-def _representative(copies: list[str], hints: Hints | None, index: Index) -> str:
-    """Of near-duplicate passages, the one that fits most hints; the first among equals."""
-    if hints is None or len(copies) == 1:
-        return copies[0]
+def _within_dates(filters: Filters | None) -> tuple[int | None, int | None]:
+    if filters is None:
+        return None, None
+    return _date_num(filters.date_from), _date_num(filters.date_to)
 
-    def fits(cid: str) -> int:
-        chunk = index.by_id.get(cid)
-        if chunk is None:
+
+class _Fit:
+    """How many of a question's hints a passage fits (its document is the named report or
+    about the asked district, it holds facts of the asked period); remembered per id."""
+
+    def __init__(self, hints: Hints | None, index: Index) -> None:
+        self.hints = hints
+        self.index = index
+        self.known: dict[str, int] = {}
+
+    def __call__(self, cid: str) -> int:
+        if self.hints is None:
             return 0
-        hinted = (
-            (hints.doc_ids, chunk.doc_id),
-            (hints.chunk_ids, cid),
-            (hints.subject_ids, chunk.doc_id),
-        )
-        return sum(ids is not None and key in ids for ids, key in hinted)
-
-    return max(copies, key=fits)  # max keeps the first of equals
+        if cid not in self.known:
+            chunk = self.index.by_id.get(cid)
+            doc = chunk.doc_id if chunk else ""
+            hinted = (
+                (self.hints.doc_ids, doc),
+                (self.hints.chunk_ids, cid),
+                (self.hints.subject_ids, doc),
+            )
+            self.known[cid] = sum(ids is not None and key in ids for ids, key in hinted)
+        return self.known[cid]
 
 
 def _uses(mode: str, retriever: str) -> bool:

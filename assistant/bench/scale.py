@@ -33,7 +33,6 @@ from assistant.index.generations import (
 )
 from assistant.index.live import Index
 from assistant.index.vectors import VectorStore, connect
-from assistant.models import EMBEDDING_DIM as DIM
 from assistant.models import Chunk, Document
 
 ADD_BATCH = 4096  # chunks per VectorStore.add: bounds memory at 1000x
@@ -80,7 +79,7 @@ def build_scaled(
     t0 = time.perf_counter()
     real = Index.open(src)
     real_docs = sorted(real.documents.values(), key=lambda d: d.doc_id)
-    vectors = real_vectors(real.vectors, [c.chunk_id for c in real.chunks])
+    vectors = real.vectors.vectors_of([c.chunk_id for c in real.chunks])
     copy_real_sources(src.paths.sources, dst.paths.sources, real_docs)
 
     generation = new_generation_id()
@@ -179,17 +178,6 @@ class Restated:
 def _key(f: Fact) -> tuple[str, ...]:
     label = f.period.label if f.period is not None else ""
     return (f.subject, f.metric, label, f.status, f.kind, f.unit)
-
-
-def real_vectors(store: VectorStore, ids: list[str]) -> np.ndarray:
-    """The stored vectors of `ids`, in that order."""
-    out = np.empty((len(ids), DIM), dtype=np.float32)
-    row = {cid: i for i, cid in enumerate(ids)}
-    for i in range(0, len(ids), 1000):
-        got = store.collection.get(ids=ids[i : i + 1000], include=["embeddings"])
-        for cid, vec in zip(got["ids"], got["embeddings"], strict=True):
-            out[row[cid]] = vec
-    return out
 
 
 def copy_real_sources(src: Path, dst: Path, documents: list[Document]) -> None:

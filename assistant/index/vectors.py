@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from assistant.config import IndexConfig
-from assistant.models import Chunk
+from assistant.models import EMBEDDING_DIM, Chunk
 
 # Chroma's client reports usage unless told not to; nothing may leave the machine.
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -95,6 +95,17 @@ class VectorStore:
         for batch in _batches(nodes, self._max_batch()):
             with reachable(self.client):
                 self.li_store.add(batch)
+
+    def vectors_of(self, ids: Sequence[str]) -> np.ndarray:
+        """The stored vectors of `ids`, in that order (rows of zeros for unknown ids)."""
+        out = np.zeros((len(ids), EMBEDDING_DIM), dtype=np.float32)
+        row = {cid: i for i, cid in enumerate(ids)}
+        for batch in _batches(list(ids), self._max_batch()):
+            with reachable(self.client):
+                got = self.collection.get(ids=batch, include=["embeddings"])
+            for cid, vector in zip(got["ids"], got["embeddings"], strict=True):
+                out[row[cid]] = vector
+        return out
 
     def copy_from(self, other: VectorStore, ids: Sequence[str]) -> int:
         """Copy stored vectors (and their records) so unchanged chunks cost no embedding."""
