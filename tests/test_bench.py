@@ -180,6 +180,11 @@ def test_tiny_bench_run(tmp_path: Path) -> None:
     md = (out / "bench.md").read_text(encoding="utf-8")
     assert "| 1x |" in md and "| 10x |" in md and "## Targets" in md
     assert "dominant stage" in md
+    # The copies are other districts' reports, none the gold set asks about (福田 here),
+    # and none restates a claim of the real report.
+    assert ten.build.places and "福田" not in ten.build.places
+    assert ten.build.home_facts == ten.build.restated_facts == 0
+    assert "Distractors: other districts" in md and "| 0 / 0 |" in md
     targets = {t.name: t for t in result.targets}
     assert len(targets) == 9
     # The scale-accuracy targets need 100x and 1000x: not run here, and said so, not passed.

@@ -215,13 +215,12 @@ def _unsupported(
     ]
     # A year or ordinal the question gives must appear in a passage about it: a question
     # about 2035 GDP is not answered by a passage on 2035 governance. For a figure, about it
-    # is naming its measure: "2019年…地区生产总值" is not answered by a 2019 passage on
-    # something else beside a plan that names 地区生产总值.
+    # is naming its measure, when passages name it: "2019年…地区生产总值" is not answered by
+    # a 2019 passage on something else beside a plan that names 地区生产总值.
     measures = [n for a in question.asks if _PLAIN_NAME.fullmatch(n := _measure_name(a))]
+    naming = [h for h in relevant if any(names(n, h.chunk.search_text) for n in measures)]
     for term in question.passage_terms:
-        about = relevant
-        if measures and is_year(term):
-            about = [h for h in relevant if any(names(n, h.chunk.search_text) for n in measures)]
+        about = naming if naming and is_year(term) else relevant
         if not any(_mentions(term, h.chunk.search_text) for h in about):
             return f"no passage on the question mentions {term}"
     return _unnamed_entity(question, relevant, document_text)
