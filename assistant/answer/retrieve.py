@@ -17,6 +17,7 @@ from assistant.timings import timed
 
 SPREAD = 4  # BM25 reads this deeper than `candidates`: copies of a passage come together
 EXACT_DENSE_MAX = 20_000  # chunks whose vectors a search within some documents keeps
+DOC_MASKS_KEPT = 16  # row masks of document sets (named reports, districts) kept
 
 
 @dataclass
@@ -87,6 +88,7 @@ class Retriever:
         dates = {d.doc_id: d.meta.date_num for d in index.documents.values()}
         self._date_of_row = np.array([dates[d] for d in self._doc_of_row], dtype=np.int64)
         self._kept_vectors: dict[frozenset[str], tuple[np.ndarray, np.ndarray]] = {}
+        self._rows_of_docs: dict[frozenset[str], np.ndarray] = {}
 
     def retrieve(
         self,
@@ -229,7 +231,16 @@ class Retriever:
         return rankings
 
     def _doc_rows(self, doc_ids: frozenset[str] | None) -> np.ndarray | None:
-        return None if doc_ids is None else np.isin(self._doc_of_row, list(doc_ids))
+        """The rows of `doc_ids`' chunks; the same sets come back (the home district's
+        reports, for nearly every question), and comparing 88,000 names takes ms."""
+        if doc_ids is None:
+            return None
+        rows = self._rows_of_docs.get(doc_ids)
+        if rows is None:
+            if len(self._rows_of_docs) >= DOC_MASKS_KEPT:
+                self._rows_of_docs.clear()
+            rows = self._rows_of_docs[doc_ids] = np.isin(self._doc_of_row, list(doc_ids))
+        return rows
 
     def _chunk_rows(self, chunk_ids: frozenset[str] | None) -> np.ndarray | None:
         if chunk_ids is None:
