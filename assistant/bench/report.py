@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 RETRIEVAL_1X_P95_MS = 50.0
 RETRIEVAL_1000X_P95_MS = 60.0
-# Look-alike reports of other years must not win as the corpus grows: the facts decide.
+# Look-alike reports of other districts and years must not win as the corpus grows.
 SCALE_ACCURACY_DROP_POINTS = 5.0
 ASK_WARM_MS = 300.0
 INGEST_OVER_EMBED = 1.15
