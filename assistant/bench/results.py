@@ -10,7 +10,8 @@ from typing import Any
 
 from assistant.evaluation.score import percentile
 
-SEARCH_STAGES = ("normalize", "bm25", "embed_query", "dense", "fusion", "rerank")
+# hints: the searches within the named report, the asked period and the asked district
+SEARCH_STAGES = ("normalize", "bm25", "embed_query", "dense", "hints", "fusion", "rerank")
 PRE_GENERATION = (*SEARCH_STAGES, "evidence")  # "retrieval": everything before generation
 STAGES = (*PRE_GENERATION, "generate", "verify")
 PLAIN_PRE_GENERATION = ("retrieve", "evidence")  # the plain pipeline's, see baseline.py

@@ -428,7 +428,7 @@ def _notes(cfg: Config, opts: BenchOptions, places: tuple[str, ...]) -> list[str
         _distractor_note(places),
         "Query latencies are warm (pipeline opened, 3 questions asked first), one process "
         "per scale, answering with the extractive backend; retrieval = every stage before "
-        "generation (normalize, bm25, embed_query, dense, fusion, rerank, evidence).",
+        "generation (normalize, bm25, embed_query, dense, hints, fusion, rerank, evidence).",
         "Accuracy at 10x and up is the gold set asked of the whole corpus, synthetic "
         "distractors included: the real reports must still win over their near-duplicates.",
     ]
