@@ -178,7 +178,7 @@ def test_changed_and_removed_file_over_http(http_config: Config) -> None:
     news = http_config.paths.sources / NEWS
     news.write_text(news.read_text(encoding="utf-8") + "\n罗湖区新增测试段落,共计42个试点项目。\n")
     (http_config.paths.sources / MEETING).unlink()
-    summary = ingest(http_config)
+    summary = ingest(http_config, remove={MEETING})
     assert (summary.changed, summary.removed, summary.unchanged) == (1, 1, 0)
     assert summary.embedded_chunks >= 1
 

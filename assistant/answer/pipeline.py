@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from assistant.answer import refusal
 from assistant.answer.citations import renumber, verify_citations
 from assistant.answer.conversation import Turn, standalone_question
-from assistant.answer.events import Event, Retry, Rewritten, Token
+from assistant.answer.events import Event, Generating, Retry, Rewritten, Token
 from assistant.answer.evidence import Evidence, select_evidence
 from assistant.answer.extractive import extract
 from assistant.answer.facts import answer_series, match_facts, retrieval_hints
@@ -149,7 +149,7 @@ def _standalone(
 
 def _compose(
     pipe: Pipeline, request: AnswerRequest, timings: dict[str, float], t0: float
-) -> Gen[Token | Retry, None, Outcome]:
+) -> Gen[Generating | Token | Retry, None, Outcome]:
     """The answer's text: the generator's under the guard, or the extractive one."""
     if pipe.backend is None:
         with timed(timings, "generate"):
