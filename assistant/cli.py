@@ -19,7 +19,8 @@ from assistant import __version__
 from assistant.backends import registry
 from assistant.backends.base import BackendError
 from assistant.config import Config, ConfigError, load_config
-from assistant.corpus.library import UnknownDocument
+from assistant.corpus.ingest import EmptyCorpus
+from assistant.corpus.library import CorpusError
 from assistant.index.generations import IndexMismatch, IndexMissing
 from assistant.index.vectors import StoreError
 from assistant.models import DocumentInfo
@@ -48,7 +49,8 @@ def friendly(func: F) -> F:
             IndexMismatch,
             StoreError,
             BackendError,
-            UnknownDocument,
+            CorpusError,
+            EmptyCorpus,
         ) as err:
             raise UserError(str(err)) from err
 

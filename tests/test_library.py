@@ -24,7 +24,7 @@ from click.testing import CliRunner, Result
 from assistant import __version__
 from assistant.cli import cli as main
 from assistant.config import Config
-from assistant.corpus.ingest import ingest
+from assistant.corpus.ingest import EmptyCorpus, ingest
 from assistant.corpus.library import (
     UnknownDocument,
     add_files,
@@ -137,6 +137,16 @@ def test_adding_a_file_again_updates_it_and_keeps_the_old_version(
     assert again.up_to_date and not again.copied and not again.set_aside
 
 
+def test_an_upload_goes_in_under_its_own_name(small: Config, tmp_path: Path) -> None:
+    upload = tmp_path / "tmp8f3k2"  # how a web server keeps an upload: a name of its own
+    upload.write_text(ELDERLY, encoding="utf-8")
+    summary = add_files(small, [upload], names=["../养老 服务.txt"])
+    assert summary.added_docs == ["养老 服务.txt"] and not summary.skipped
+    assert (small.paths.sources / "养老 服务.txt").is_file()
+    refused = add_files(small, [upload], names=["养老.exe"])
+    assert "not a supported type" in refused.skipped[0].reason
+
+
 def test_a_bad_file_is_refused_and_nothing_changes(small: Config, tmp_path: Path) -> None:
     before = generation(small)
     empty = tmp_path / "empty.txt"
@@ -238,6 +248,14 @@ def test_remove_names_an_unknown_id_and_changes_nothing(small: Config) -> None:
     assert generation(small) == before
     with pytest.raises(UnknownDocument):
         remove_documents(small, ["nope.txt"])
+    # An index keeps one document at least; the files set aside for the attempt come back.
+    with pytest.raises(EmptyCorpus, match="cannot remove every document"):
+        remove_documents(small, ["parks.txt", "schools.txt"])
+    assert generation(small) == before
+    assert sorted(p.name for p in small.paths.sources.iterdir()) == ["parks.txt", "schools.txt"]
+    assert not (small.paths.data_dir / "removed").exists() or not any(
+        (small.paths.data_dir / "removed").iterdir()
+    )
 
 
 # ----------------------------------------------------------------------------- listing

@@ -55,6 +55,10 @@ class Progress(Protocol):
     def advance(self, n: int) -> None: ...
 
 
+class EmptyCorpus(ValueError):
+    """An ingest would leave the index without a document; nothing was changed."""
+
+
 @dataclass
 class Skipped:
     path: str
@@ -177,6 +181,14 @@ def ingest(
     t0 = time.perf_counter()
     summary = IngestSummary()
     plan = diff(cfg, roots, rebuild, summary, remove)
+    if not plan.documents:
+        raise EmptyCorpus(
+            "cannot remove every document: the index keeps at least one; add the new reports "
+            "first, then remove the old ones"
+            if plan.removed
+            else f"nothing to ingest: no readable {' '.join(cfg.ingest.extensions)} file in "
+            f"{cfg.paths.sources}"
+        )
     if plan.up_to_date:
         assert plan.base is not None
         summary.up_to_date = True

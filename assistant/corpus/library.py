@@ -16,6 +16,8 @@ each rule has one home:
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -32,6 +34,7 @@ from assistant.corpus.ingest import (
     scan,
 )
 from assistant.corpus.load import LoadError, content_hash, load_file
+from assistant.corpus.metadata import MANIFEST
 from assistant.index.generations import (
     IndexMissing,
     generation_dir,
@@ -44,7 +47,11 @@ from assistant.models import DocumentInfo
 SET_ASIDE = "removed"  # under the data folder: replaced versions and removed documents' files
 
 
-class UnknownDocument(ValueError):
+class CorpusError(ValueError):
+    """A change that cannot be made; the message says why, on one line. Nothing changed."""
+
+
+class UnknownDocument(CorpusError):
     """A document id the index does not hold; the message says how to list them."""
 
 
@@ -111,27 +118,41 @@ class Incoming:
     source: Path
     doc_id: str
 
-    def destination(self, sources: Path) -> Path:
-        return sources / self.doc_id
+
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 
 
-def incoming_files(cfg: Config, paths: Sequence[Path]) -> tuple[list[Incoming], list[Skipped]]:
-    """The files `paths` name (a folder: its files of the ingested types) as the documents
-    they become, and the ones refused with their reason."""
+def safe_name(name: str) -> str:
+    """A name given with a file (an upload's) as a file name inside the sources folder: no
+    folders, no control or shell characters, no leading dot; Chinese is kept."""
+    base = _UNSAFE.sub("_", Path(name.replace("\\", "/")).name).strip(" .")
+    stem, suffix = os.path.splitext(base)
+    return stem[: 120 - len(suffix)] + suffix
+
+
+def incoming_files(
+    cfg: Config, paths: Sequence[Path], names: Sequence[str] | None = None
+) -> tuple[list[Incoming], list[Skipped]]:
+    """The files `paths` name as the documents they become, and the ones refused with their
+    reason. A file becomes its name (or its entry of `names`, e.g. an upload's original
+    name), a folder's files keep their place under the folder's name; a file already in
+    the sources folder stays what it is."""
     sources = cfg.paths.sources
     exts = {e.lower() for e in cfg.ingest.extensions}
     found: dict[str, Incoming] = {}
     refused: list[Skipped] = []
-    for path in paths:
-        if path.is_file() and path.suffix.lower() not in exts:
-            refused.append(Skipped(str(path), f"not a supported type ({' '.join(sorted(exts))})"))
-            continue
+    for i, path in enumerate(paths):
+        name = safe_name(names[i]) if names else path.name
         if not path.exists():
             refused.append(Skipped(str(path), "no such file or folder"))
             continue
-        for doc_id, file in scan([path], cfg.ingest.extensions, sources).items():
-            inside = doc_id_of(file, sources) is not None
-            doc_id = doc_id if inside or path.is_file() else f"{path.name}/{doc_id}"
+        if path.is_file() and (Path(name).suffix.lower() not in exts or name == MANIFEST):
+            refused.append(Skipped(str(path), f"not a supported type ({' '.join(sorted(exts))})"))
+            continue
+        files = {name: path} if path.is_file() else scan([path], cfg.ingest.extensions)
+        for rel, file in files.items():
+            inside = doc_id_of(file, sources)
+            doc_id = inside or (rel if path.is_file() else f"{path.name}/{rel}")
             if doc_id in found and found[doc_id].source != file:
                 refused.append(Skipped(str(file), f"another file added is also named {doc_id}"))
                 continue
@@ -145,49 +166,49 @@ def update(
     remove: Collection[str] = (),
     rebuild: bool = False,
     progress: Progress | None = None,
+    names: Sequence[str] | None = None,
 ) -> IngestSummary:
     """One change of the corpus: add and update the files of `paths` (None: the whole
-    sources folder, as it is), remove the documents of `remove`. Files from outside the
-    sources folder are copied into it first; a file that cannot be read is refused and not
-    copied. See the module's rules."""
+    sources folder, as it is), remove the documents of `remove` (UnknownDocument, and
+    nothing changed, when one is not indexed). Files from outside the sources folder are
+    copied into it; a file that cannot be read is refused with its reason and not copied.
+    If the ingest fails, the sources folder is put back as it was. See the module's rules."""
     if remove:
         find_documents(cfg, list(remove))
     roots: list[Path] | None = None
     refused: list[Skipped] = []
-    copied: list[str] = []
-    set_aside: list[str] = []
-    if paths is not None:
-        incoming, refused = incoming_files(cfg, paths)
-        roots = []
-        for item in incoming:
-            dest = item.destination(cfg.paths.sources)
-            if item.source.resolve() != dest.resolve():
+    moves = _Moves(cfg)
+    try:
+        if paths is not None:
+            incoming, refused = incoming_files(cfg, paths, names)
+            roots = []
+            for item in incoming:
                 why = _unreadable(cfg, item.source)
                 if why:
                     refused.append(Skipped(str(item.source), why))
-                    continue
-                if not _same_bytes(item.source, dest):
-                    if dest.is_file():
-                        set_aside.append(str(_set_aside(cfg, dest, item.doc_id)))
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copy2(item.source, dest)
-                    copied.append(str(dest))
-            roots.append(dest)
-    summary = ingest(cfg, roots, rebuild=rebuild, progress=progress, remove=set(remove))
-    for doc_id in summary.removed_docs:
-        file = cfg.paths.sources / doc_id
-        if file.is_file():
-            set_aside.append(str(_set_aside(cfg, file, doc_id)))
+                else:
+                    roots.append(moves.copy_in(item))
+        for doc_id in remove:
+            moves.set_aside(doc_id)
+        summary = ingest(cfg, roots, rebuild=rebuild, progress=progress, remove=set(remove))
+    except BaseException:
+        moves.undo()
+        raise
     summary.skipped = refused + summary.skipped
-    summary.copied, summary.set_aside = copied, set_aside
+    summary.copied = [str(p) for p in moves.copied]
+    summary.set_aside = [str(to) for _, to in moves.moved]
     return summary
 
 
 def add_files(
-    cfg: Config, paths: Sequence[Path], progress: Progress | None = None
+    cfg: Config,
+    paths: Sequence[Path],
+    progress: Progress | None = None,
+    names: Sequence[str] | None = None,
 ) -> IngestSummary:
-    """Add (or update) the documents of these files or folders; nothing else changes."""
-    return update(cfg, paths, progress=progress)
+    """Add (or update) the documents of these files or folders (`names`: the names the
+    files go in under, e.g. an upload's original names); nothing else changes."""
+    return update(cfg, paths, progress=progress, names=names)
 
 
 def remove_documents(
@@ -212,14 +233,50 @@ def _unreadable(cfg: Config, path: Path) -> str:
     return ""
 
 
+class _Moves:
+    """The files a change puts into the sources folder and takes out of it (to
+    data/removed/<time>/), so that a failed change can put everything back."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.sources = cfg.paths.sources
+        self.aside = cfg.paths.data_dir / SET_ASIDE / datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        self.copied: list[Path] = []
+        self.moved: list[tuple[Path, Path]] = []  # (from, to)
+
+    def copy_in(self, item: Incoming) -> Path:
+        """The file in the sources folder (copied there unless it is there already); the
+        version it replaces is set aside first."""
+        dest = self.sources / item.doc_id
+        if item.source.resolve() == dest.resolve() or _same_bytes(item.source, dest):
+            return dest
+        if dest.is_file():
+            self.set_aside(item.doc_id)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.part")
+        shutil.copyfile(item.source, tmp)
+        os.replace(tmp, dest)  # never a half-copied file under the document's name
+        self.copied.append(dest)
+        return dest
+
+    def set_aside(self, doc_id: str) -> None:
+        file = self.sources / doc_id
+        if file.is_file():
+            target = self.aside / doc_id
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(file, target)
+            self.moved.append((file, target))
+
+    def undo(self) -> None:
+        for dest in self.copied:
+            dest.unlink(missing_ok=True)
+        for original, target in reversed(self.moved):
+            shutil.move(target, original)
+        for folder in sorted(self.aside.rglob("*"), reverse=True):
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        if self.aside.is_dir() and not any(self.aside.iterdir()):
+            self.aside.rmdir()
+
+
 def _same_bytes(a: Path, b: Path) -> bool:
     return b.is_file() and content_hash(a.read_bytes()) == content_hash(b.read_bytes())
-
-
-def _set_aside(cfg: Config, file: Path, doc_id: str) -> Path:
-    """Move a file out of the sources folder to data/removed/<time>/<doc id>."""
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    target = cfg.paths.data_dir / SET_ASIDE / stamp / doc_id
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(str(file), target)
-    return target
