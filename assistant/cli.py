@@ -226,8 +226,10 @@ Examples:
 @click.option(
     "--doc", "doc_ids", multiple=True, help="Only this document (repeatable; assistant sources)."
 )
-@click.option("--from", "date_from", default=None, help="Earliest document date, YYYY-MM-DD.")
-@click.option("--to", "date_to", default=None, help="Latest document date, YYYY-MM-DD.")
+@click.option(
+    "--from", "date_from", default=None, help="Earliest document date: 2019, 2019-06 or 2019-06-30."
+)
+@click.option("--to", "date_to", default=None, help="Latest document date, the same forms.")
 @click.option(
     "--show-passages", is_flag=True, help="Print the cited passages under their citations."
 )
@@ -250,12 +252,18 @@ def ask(
     how the answer was made, with its timings. What it is doing meanwhile goes to standard
     error."""
     from assistant.answer.pipeline import ask_stream
-    from assistant.answer.retrieve import Filters
     from assistant.console import StatusLine, follow, print_response
+    from assistant.corpus.library import find_documents
+    from assistant.ui.filters import make_filters
 
+    try:
+        filters = make_filters(list(doc_ids), date_from, date_to)
+    except ValueError as err:  # a date that is no date: said, not ignored
+        raise UserError(str(err)) from err
+    if doc_ids:
+        find_documents(_cfg(ctx), list(doc_ids))  # before the model loads, not after
     with StatusLine() as status:
         pipe = _open_pipeline(_cfg(ctx), backend, status)
-        filters = Filters(list(doc_ids) or None, date_from, date_to)
         response = follow(ask_stream(pipe, question, filters, mode=mode), status)
     if as_json:
         click.echo(json.dumps(response.model_dump(), ensure_ascii=False))
