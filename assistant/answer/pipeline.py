@@ -211,3 +211,16 @@ def _citation(index: Index, n: int, hit: Hit, pos: int, evidence: Evidence) -> C
         end=hit.chunk.end,
         highlight=highlight[:2],
     )
+
+
+def retrieve_passages(
+    pipe: Pipeline, question: str, filters: Filters | None = None, mode: str | None = None
+) -> list[Citation]:
+    """The passages a question retrieves, best first, as `Response.retrieved` lists them
+    (the same retrieval as `ask_stream`), without composing an answer: for callers that
+    only want passages (the llama-index retriever)."""
+    q = read_question(question, question)
+    hints = retrieval_hints(q, pipe.index)
+    hits = pipe.retriever.retrieve(q.norm, filters, mode=mode, hints=hints)
+    evidence = select_evidence(q, hits, pipe.index.bm25, pipe.config.answer)
+    return [_citation(pipe.index, i + 1, h, i, evidence) for i, h in enumerate(hits)]

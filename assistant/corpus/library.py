@@ -42,7 +42,7 @@ from assistant.index.generations import (
     load_documents,
     read_manifest,
 )
-from assistant.models import DocumentInfo
+from assistant.models import Document, DocumentInfo
 
 SET_ASIDE = "removed"  # under the data folder: replaced versions and removed documents' files
 
@@ -106,6 +106,15 @@ def find_documents(cfg: Config, doc_ids: Sequence[str]) -> list[DocumentInfo]:
             f"no indexed document {', '.join(unknown)}{near} (`assistant sources` lists the ids)"
         )
     return [known[i] for i in dict.fromkeys(doc_ids)]
+
+
+def document(cfg: Config, doc_id: str) -> Document:
+    """One indexed document with its cleaned text; UnknownDocument when not indexed."""
+    find_documents(cfg, [doc_id])
+    manifest = read_manifest(cfg.paths.index_dir)
+    assert manifest is not None
+    folder = generation_dir(cfg.paths.index_dir, manifest.generation)
+    return next(d for d in load_documents(folder) if d.doc_id == doc_id)
 
 
 # ------------------------------------------------------------------------------ changing
