@@ -435,6 +435,14 @@ def doctor(ctx: click.Context) -> None:
     is_flag=True,
     help="Run every retrieval mode and every available backend side by side.",
 )
+@click.option(
+    "--against",
+    "against_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="An earlier run's folder: each item beside it (fixed, broken, unchanged), in the "
+    "console and the report. With --compare, each configuration against its subfolder.",
+)
 @click.pass_context
 @friendly
 def eval_command(
@@ -445,8 +453,15 @@ def eval_command(
     out_dir: Path | None,
     limit: int | None,
     compare_all: bool,
+    against_dir: Path | None,
 ) -> None:
-    """Score the assistant on a gold set: predictions, report.json and report.html."""
+    """Score the assistant on a gold set: predictions, report.json and report.html.
+
+    The report shows every item (question, expected, answer, cited passages with the
+    evidence marked, latency, what the guard did), filters by kind and outcome, and the
+    machine's load during the run."""
+    from assistant.console import err_console
+    from assistant.evaluation.against import RunError, load_run
     from assistant.evaluation.console import EvalProgress, print_comparison, print_summary
     from assistant.evaluation.gold import GoldError, load_gold
     from assistant.evaluation.run import (
@@ -459,19 +474,22 @@ def eval_command(
 
     try:
         gold = load_gold(gold_path)
-    except GoldError as err:
+        previous = load_run(against_dir) if against_dir and not compare_all else None
+    except (GoldError, RunError) as err:
         raise UserError(str(err)) from err
+    for warning in gold.warnings:
+        err_console.print(f"warning: {warning}", style="yellow", markup=False, soft_wrap=True)
     items = gold.items[:limit] if limit else gold.items
     cfg = configure(_cfg(ctx), backend, mode)
     out = out_dir or default_out_dir()
     if compare_all:
         with EvalProgress() as progress:
-            comparison = compare(cfg, gold, items, out, progress)
+            comparison = compare(cfg, gold, items, out, progress, against_dir)
         print_comparison(comparison)
         return
     pipe = open_scored_pipeline(cfg)
     with EvalProgress() as progress:
-        result = evaluate(pipe, gold, items, out, progress)
+        result = evaluate(pipe, gold, items, out, progress, previous)
     print_summary(result)
 
 
