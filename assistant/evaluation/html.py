@@ -555,7 +555,7 @@ def latency_chart(latencies: Sequence[float | None], bins: int = 20) -> str:
     values = [v for v in latencies if v is not None]
     if not values:
         return "<p>No latencies recorded.</p>"
-    left, plot_w, plot_h, top = 50, 600, 160, 34  # the markers' labels sit above the bars
+    left, plot_w, plot_h, top = 50, 600, 160, 38  # the markers' labels sit above the bars
     width = left + plot_w + 30
     top_ms = max(values) or 1.0
     counts = [0] * bins
@@ -572,7 +572,7 @@ def latency_chart(latencies: Sequence[float | None], bins: int = 20) -> str:
             f"</title></rect>"
         )
     # The two labels sit on different heights so they stay legible when p50 is near p95.
-    for name, q, color, y in (("p50", 50, "#27ae60", 12), ("p95", 95, "#c0392b", 26)):
+    for name, q, color, y in (("p50", 50, "#27ae60", 15), ("p95", 95, "#c0392b", 30)):
         value = percentile(values, q) or 0.0
         x = left + value / top_ms * plot_w
         label = f"{name} {ms(value)} ms"
