@@ -75,14 +75,14 @@ class BackendChoice(click.Choice):  # type: ignore[type-arg]
 
 EXAMPLES = """\b
 Examples:
-  assistant ingest                  index new and changed reports of sources/
-  assistant ingest ~/new/report.docx add a report (copied into sources/)
-  assistant sources                 the indexed reports: ids, titles, dates, passages
-  assistant remove 003_6c292aaa073e0d9c.txt     remove one (listed, confirmed)
-  assistant chat --backend local    questions in the terminal, the local model answering
-  assistant eval --against eval/out/20261201-101500   a gold-set run beside an earlier one
+  assistant ingest                    index the new and changed reports of sources/
+  assistant ingest ~/new/report.docx  add a report (copied into sources/)
+  assistant sources                   the indexed reports: ids, titles, dates, passages
+  assistant remove 003_6c292aaa073e0d9c.txt
   assistant ask "2020年罗湖区地区生产总值是多少？"
   assistant ask "羅湖區2025年的目標是什麼？" --show-passages
+  assistant chat --backend local      questions in the terminal, the local model answering
+  assistant eval --against eval/out/20261201-101500
 """
 
 
@@ -273,16 +273,13 @@ def ask(
 
 def _open_pipeline(cfg: Config, backend: str | None, status: StatusLine) -> Pipeline:
     """The pipeline of `ask` and `chat`, with the status line saying so while it loads (a
-    local model takes half a minute on two cores); a backend that cannot answer is said
-    once, on standard error."""
+    local model takes half a minute on two cores). A backend that cannot answer is said
+    by each answer's notice."""
     from assistant.answer.factory import open_pipeline
-    from assistant.console import LOADING, err_console
+    from assistant.console import LOADING
 
     status.update(LOADING)
-    pipe = open_pipeline(cfg, backend)
-    if pipe.notice:
-        err_console.print(pipe.notice, style="red", markup=False, highlight=False)
-    return pipe
+    return open_pipeline(cfg, backend)
 
 
 @cli.command()

@@ -69,12 +69,15 @@ class Skipped:
 class IngestSummary:
     documents: int = 0
     chunks: int = 0
-    added_docs: list[str] = field(default_factory=list)  # doc ids
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    added_docs: list[str] = field(default_factory=list)  # the doc ids of the counts above
     changed_docs: list[str] = field(default_factory=list)
     removed_docs: list[str] = field(default_factory=list)
     # Indexed documents whose files are gone from the sources folder: kept, not removed.
     missing_docs: list[str] = field(default_factory=list)
-    unchanged: int = 0
     embedded_chunks: int = 0
     reused_chunks: int = 0
     repaired_spans: int = 0
@@ -90,18 +93,6 @@ class IngestSummary:
     # of it (a replaced version, a removed document's file) to where they were kept.
     copied: list[str] = field(default_factory=list)
     set_aside: list[str] = field(default_factory=list)
-
-    @property
-    def added(self) -> int:
-        return len(self.added_docs)
-
-    @property
-    def changed(self) -> int:
-        return len(self.changed_docs)
-
-    @property
-    def removed(self) -> int:
-        return len(self.removed_docs)
 
 
 def scan(roots: Iterable[Path], extensions: list[str], base: Path | None = None) -> dict[str, Path]:
@@ -259,6 +250,8 @@ def diff(
             continue
         fresh.append(doc)
         (summary.changed_docs if old is not None else summary.added_docs).append(doc_id)
+        summary.changed += old is not None
+        summary.added += old is None
 
     current = {d.doc_id for d in kept + fresh}
     removed, missing = [], []
@@ -275,7 +268,7 @@ def diff(
         else:
             fresh.append(doc)  # chunked again from the text the index holds
     plan = Plan(previous, base, kept, fresh, sorted(removed), stale, sorted(missing))
-    summary.removed_docs = plan.removed
+    summary.removed_docs, summary.removed = plan.removed, len(plan.removed)
     summary.missing_docs = plan.missing
     summary.unchanged = len(kept)
     summary.documents = len(plan.documents)
