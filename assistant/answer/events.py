@@ -15,6 +15,12 @@ class Rewritten:
 
 
 @dataclass
+class Generating:
+    """The passages are found and the model is asked; its tokens follow. Not yielded when
+    no model writes the answer (quoted, from the facts, refused by the evidence test)."""
+
+
+@dataclass
 class Token:
     """A piece of the draft, as the model writes it (citations not yet renumbered)."""
 
@@ -28,4 +34,4 @@ class Retry:
     problems: str
 
 
-Event = Rewritten | Token | Retry | Response
+Event = Rewritten | Generating | Token | Retry | Response

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from assistant.answer import refusal
-from assistant.answer.events import Retry, Token
+from assistant.answer.events import Generating, Retry, Token
 from assistant.answer.extractive import answered_by_facts, extract, fact_clauses
 from assistant.answer.guard import GuardReport, check
 from assistant.answer.prompts import Prompter
@@ -50,7 +50,7 @@ class Generation:
 
 def generate(
     gen: Generation, request: AnswerRequest, timings: dict[str, float], t0: float
-) -> Gen[Token | Retry, None, Outcome]:
+) -> Gen[Generating | Token | Retry, None, Outcome]:
     log = GuardLog()
     if refusal.refuse_before_generation(request.support, gen.llm):
         log.refused_by, log.refusal_reason = "evidence", request.support.reason
@@ -67,6 +67,7 @@ def generate(
     attempt = request
     report: GuardReport | None = None
     timings.setdefault("generate", 0.0)
+    yield Generating()
     for n in range(1 + gen.llm.guard_retries):
         log.attempts = n + 1
         try:

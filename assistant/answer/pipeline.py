@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from assistant.answer import refusal
 from assistant.answer.citations import renumber, verify_citations
 from assistant.answer.conversation import Turn, standalone_question
-from assistant.answer.events import Event, Retry, Rewritten, Token
+from assistant.answer.events import Event, Generating, Retry, Rewritten, Token
 from assistant.answer.evidence import Evidence, select_evidence
 from assistant.answer.extractive import extract
 from assistant.answer.facts import answer_series, match_facts, retrieval_hints
@@ -149,7 +149,7 @@ def _standalone(
 
 def _compose(
     pipe: Pipeline, request: AnswerRequest, timings: dict[str, float], t0: float
-) -> Gen[Token | Retry, None, Outcome]:
+) -> Gen[Generating | Token | Retry, None, Outcome]:
     """The answer's text: the generator's under the guard, or the extractive one."""
     if pipe.backend is None:
         with timed(timings, "generate"):
@@ -211,3 +211,16 @@ def _citation(index: Index, n: int, hit: Hit, pos: int, evidence: Evidence) -> C
         end=hit.chunk.end,
         highlight=highlight[:2],
     )
+
+
+def retrieve_passages(
+    pipe: Pipeline, question: str, filters: Filters | None = None, mode: str | None = None
+) -> list[Citation]:
+    """The passages a question retrieves, best first, as `Response.retrieved` lists them
+    (the same retrieval as `ask_stream`), without composing an answer: for callers that
+    only want passages (the llama-index retriever)."""
+    q = read_question(question, question)
+    hints = retrieval_hints(q, pipe.index)
+    hits = pipe.retriever.retrieve(q.norm, filters, mode=mode, hints=hints)
+    evidence = select_evidence(q, hits, pipe.index.bm25, pipe.config.answer)
+    return [_citation(pipe.index, i + 1, h, i, evidence) for i, h in enumerate(hits)]

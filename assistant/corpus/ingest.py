@@ -3,8 +3,10 @@ changed), `build` (a new generation beside the live one) and `commit_generation`
 
 Incremental by content hash: an unchanged file costs no embedding work (its vectors are
 copied from the live generation), a changed file replaces its chunks (embedding only those
-whose text changed), a removed file's chunks go. The new generation only becomes live once
-it is complete.
+whose text changed). Nothing is removed unless named: a document whose file is gone from the
+sources folder stays indexed (and is listed, `IngestSummary.missing_docs`) until it is named
+in `remove` (see `corpus/library.py`, which staff's commands and the page call). The new
+generation only becomes live once it is complete.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,6 +55,10 @@ class Progress(Protocol):
     def advance(self, n: int) -> None: ...
 
 
+class EmptyCorpus(ValueError):
+    """An ingest would leave the index without a document; nothing was changed."""
+
+
 @dataclass
 class Skipped:
     path: str
@@ -67,6 +73,11 @@ class IngestSummary:
     changed: int = 0
     removed: int = 0
     unchanged: int = 0
+    added_docs: list[str] = field(default_factory=list)  # the doc ids of the counts above
+    changed_docs: list[str] = field(default_factory=list)
+    removed_docs: list[str] = field(default_factory=list)
+    # Indexed documents whose files are gone from the sources folder: kept, not removed.
+    missing_docs: list[str] = field(default_factory=list)
     embedded_chunks: int = 0
     reused_chunks: int = 0
     repaired_spans: int = 0
@@ -78,20 +89,36 @@ class IngestSummary:
     facts_seconds: float = 0.0
     up_to_date: bool = False
     generation: str = ""
+    # Filled by `corpus.library`: files copied into the sources folder, and files moved out
+    # of it (a replaced version, a removed document's file) to where they were kept.
+    copied: list[str] = field(default_factory=list)
+    set_aside: list[str] = field(default_factory=list)
 
 
-def scan(roots: Iterable[Path], extensions: list[str]) -> dict[str, Path]:
-    """Files to ingest, keyed by their document id (path relative to the root given)."""
+def scan(roots: Iterable[Path], extensions: list[str], base: Path | None = None) -> dict[str, Path]:
+    """Files to ingest, keyed by their document id: the path relative to `base` (the sources
+    folder) for a file inside it, else relative to the root given."""
     found: dict[str, Path] = {}
     exts = {e.lower() for e in extensions}
     for root in roots:
         if root.is_file():
-            found[root.name] = root
+            found[doc_id_of(root, base) or root.name] = root
             continue
         for path in sorted(root.rglob("*")):
             if path.is_file() and path.suffix.lower() in exts and path.name != MANIFEST:
-                found[path.relative_to(root).as_posix()] = path
+                found[doc_id_of(path, base) or path.relative_to(root).as_posix()] = path
     return found
+
+
+def doc_id_of(path: Path, sources: Path | None) -> str | None:
+    """The document id of a file inside the sources folder (its relative path); None for a
+    file outside it."""
+    if sources is None:
+        return None
+    try:
+        return path.resolve().relative_to(sources.resolve()).as_posix()
+    except ValueError:
+        return None
 
 
 def build_document(doc_id: str, loaded: LoadedFile, override: dict[str, str]) -> Document:
@@ -120,6 +147,7 @@ class Plan:
     fresh: list[Document]  # new or changed: loaded, cleaned and chunked again
     removed: list[str]  # doc ids the index has and the files no longer do
     stale: bool  # another cleaning/chunking version: every document is processed again
+    missing: list[str] = field(default_factory=list)  # kept, their files gone from sources
 
     @property
     def documents(self) -> list[Document]:
@@ -135,11 +163,23 @@ def ingest(
     roots: list[Path] | None = None,
     rebuild: bool = False,
     progress: Progress | None = None,
+    remove: Collection[str] = (),
 ) -> IngestSummary:
-    """Bring the index in line with the files: diff, build a new generation, commit it."""
+    """Add and update the files of `roots` (None: the whole sources folder; files outside
+    it are indexed where they are, `library.add_files` copies them in first) and remove the
+    documents named in `remove`; every other indexed document stays as it is. Diff, build a
+    new generation, commit it."""
     t0 = time.perf_counter()
     summary = IngestSummary()
-    plan = diff(cfg, roots or [cfg.paths.sources], rebuild, summary)
+    plan = diff(cfg, roots, rebuild, summary, remove)
+    if not plan.documents:
+        raise EmptyCorpus(
+            "cannot remove every document: the index keeps at least one; add the new reports "
+            "first, then remove the old ones"
+            if plan.removed
+            else f"nothing to ingest: no readable {' '.join(cfg.ingest.extensions)} file in "
+            f"{cfg.paths.sources}"
+        )
     if plan.up_to_date:
         assert plan.base is not None
         summary.up_to_date = True
@@ -152,31 +192,41 @@ def ingest(
     return summary
 
 
-def diff(cfg: Config, roots: list[Path], rebuild: bool, summary: IngestSummary) -> Plan:
-    """Which files are new, changed, unchanged or gone; the new and changed ones are loaded
-    and cleaned (a file that cannot be is skipped with its reason, and what was indexed
-    from it is kept)."""
-    files = scan(roots, cfg.ingest.extensions)
-    overrides: dict[str, dict[str, str]] = {}
-    for root in roots:
-        if root.is_dir():
-            overrides.update(load_manifest(root))
-
+def diff(
+    cfg: Config,
+    roots: list[Path] | None,
+    rebuild: bool,
+    summary: IngestSummary,
+    remove: Collection[str] = (),
+) -> Plan:
+    """Which files are new, changed or unchanged, which indexed documents are kept and which
+    removed; the new and changed files are loaded and cleaned (a file that cannot be is
+    skipped with its reason, and what was indexed from it is kept)."""
+    sources = cfg.paths.sources
     previous = read_manifest(cfg.paths.index_dir)
     base = None if rebuild else previous
     if base is not None and base.index_mode != cfg.index.mode:
         base = None  # another store holds no vectors to reuse: build afresh there
     if base is not None:
         check_model(base)
-    old_docs = {d.doc_id: d for d in load_documents(_folder(cfg, base))} if base else {}
+    indexed = {d.doc_id: d for d in load_documents(_folder(cfg, previous))} if previous else {}
+    old_docs = indexed if base is not None else {}
     # Another cleaner or chunker version: every document is processed again, but a chunk
     # whose text did not change still reuses its vector.
     stale = base is not None and base.pipeline != pipeline_fingerprint(cfg)
+    present = scan([sources], cfg.ingest.extensions) if sources.is_dir() else {}
+    named = present if roots is None else scan(roots, cfg.ingest.extensions, sources)
+    # When the indexed chunks cannot be kept as they are (a rebuild, another store, another
+    # pipeline), every document still in the sources folder is read again, not only those named.
+    files = {**present, **named} if previous and (base is None or stale) else named
+    overrides = _overrides(sources, roots)
 
     kept: list[Document] = []
     fresh: list[Document] = []
     max_bytes = int(cfg.ingest.max_file_mb * 1_000_000)
     for doc_id, path in files.items():
+        if doc_id in remove:
+            continue
         old = old_docs.get(doc_id)
         try:
             data_hash = content_hash(path.read_bytes())
@@ -199,18 +249,43 @@ def diff(cfg: Config, roots: list[Path], rebuild: bool, summary: IngestSummary) 
                 kept.append(old)
             continue
         fresh.append(doc)
+        (summary.changed_docs if old is not None else summary.added_docs).append(doc_id)
         summary.changed += old is not None
         summary.added += old is None
 
     current = {d.doc_id for d in kept + fresh}
-    plan = Plan(previous, base, kept, fresh, sorted(set(old_docs) - current), stale)
-    summary.removed = len(plan.removed)
+    removed, missing = [], []
+    for doc_id, doc in indexed.items():
+        if doc_id in current:
+            continue
+        if doc_id in remove:
+            removed.append(doc_id)
+            continue
+        if doc_id not in present:
+            missing.append(doc_id)
+        if doc_id in old_docs and not stale:
+            kept.append(doc)  # not named, or its file is gone: it stays as indexed
+        else:
+            fresh.append(doc)  # chunked again from the text the index holds
+    plan = Plan(previous, base, kept, fresh, sorted(removed), stale, sorted(missing))
+    summary.removed_docs, summary.removed = plan.removed, len(plan.removed)
+    summary.missing_docs = plan.missing
     summary.unchanged = len(kept)
-    summary.documents = len(current)
+    summary.documents = len(plan.documents)
     for d in plan.documents:
         summary.repaired_spans += d.clean_summary.get("mojibake_repaired", 0)
         summary.unrecoverable_spans += d.clean_summary.get("mojibake_unrecoverable", 0)
     return plan
+
+
+def _overrides(sources: Path, roots: list[Path] | None) -> dict[str, dict[str, str]]:
+    """Metadata overrides: the sources folder's manifest, and the manifest of a folder
+    ingested from outside it (keyed by paths relative to that folder)."""
+    overrides = load_manifest(sources) if sources.is_dir() else {}
+    for root in roots or []:
+        if root.is_dir() and doc_id_of(root, sources) is None:
+            overrides.update(load_manifest(root))
+    return overrides
 
 
 def build(

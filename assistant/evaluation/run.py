@@ -17,6 +17,8 @@ from assistant.answer.pipeline import Pipeline, ask
 from assistant.backends import registry
 from assistant.backends.base import BackendError
 from assistant.config import Config, RetrievalConfig
+from assistant.evaluation import machine
+from assistant.evaluation.against import Current, PastRun, compare_runs, load_run
 from assistant.evaluation.gold import Gold, GoldItem
 from assistant.evaluation.report import write_comparison, write_outputs
 from assistant.evaluation.results import Comparison, Record, RunResult, Skipped, Variant
@@ -92,18 +94,32 @@ def evaluate(
     items: Sequence[GoldItem],
     out_dir: Path,
     progress: ProgressSink | None = None,
+    previous: PastRun | None = None,
 ) -> RunResult:
-    """Run `items` (the gold set, or its first N under --limit) and write every output."""
+    """Run `items` (the gold set, or its first N under --limit) and write every output;
+    with the machine's load meanwhile and, given an earlier run, each item beside it."""
     variant = variant_of(pipe.config)
     advance = progress.task(variant.name, len(items)) if progress else None
+    before = machine.snapshot()
     records = []
     for item in items:
         records.append(run_item(pipe, item))
         if advance:
             advance()
-    result = RunResult(variant, records, summarize([r.verdict for r in records]), out_dir)
+    load = machine.measure(before)
+    against = None
+    if previous is not None:
+        current = [Current(r.item.id, r.verdict.passed, _answer(r)) for r in records]
+        gold_ids = {i.id for i in gold.items}
+        against = compare_runs(previous, current, gold_ids, gold.sha256)
+    summary = summarize([r.verdict for r in records])
+    result = RunResult(variant, records, summary, out_dir, load, against)
     write_outputs(result, gold)
     return result
+
+
+def _answer(r: Record) -> str:
+    return r.response.answer if r.response else ""
 
 
 # ---------------------------------------------------------------------------- comparing
@@ -123,10 +139,12 @@ def compare(
     items: Sequence[GoldItem],
     out_dir: Path,
     progress: ProgressSink | None = None,
+    against: Path | None = None,
 ) -> Comparison:
     """Run every variant on the same items over one opened index and embedder (reloading
     the embedding model or a local LLM per configuration would dominate the run); each
-    one's outputs go to its own subfolder."""
+    one's outputs go to its own subfolder, and each is set beside the subfolder of its
+    name in `against` (an earlier --compare run) when there is one."""
     factory = PipelineFactory(cfg)
     results: list[RunResult] = []
     skipped: list[Skipped] = []
@@ -136,7 +154,9 @@ def compare(
         except BackendError as err:  # not installed, server down: reported, not fatal
             skipped.append(Skipped(variant, str(err)))
             continue
-        results.append(evaluate(pipe, gold, items, out_dir / variant.name, progress))
+        earlier = against / variant.name if against else None
+        previous = load_run(earlier) if earlier and earlier.is_dir() else None
+        results.append(evaluate(pipe, gold, items, out_dir / variant.name, progress, previous))
     comparison = Comparison(results, skipped, out_dir)
     write_comparison(comparison, gold)
     return comparison
