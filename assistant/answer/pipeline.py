@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from assistant.answer import refusal
-from assistant.answer.citations import renumber, verify_citations
+from assistant.answer.citations import drawn_on, renumber, verify_citations
 from assistant.answer.conversation import Turn, standalone_question
 from assistant.answer.events import Event, Retry, Rewritten, Token
 from assistant.answer.evidence import Evidence, select_evidence
@@ -178,6 +178,8 @@ def respond(
     if refused and not noted:
         text, cited = refusal.refusal_text(question), []
     citations = [_citation(index, n + 1, h, hits.index(h), evidence) for n, h in enumerate(cited)]
+    for c in citations:  # marked: what the answer drew on, not what evidence selection chose
+        c.highlight = drawn_on(text, c.n, c.text)
     return Response(
         answer=text,
         refused=refused,
