@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from assistant.answer import refusal
 from assistant.answer.citations import drawn_on, renumber, verify_citations
 from assistant.answer.conversation import Turn, standalone_question
-from assistant.answer.events import Event, Retry, Rewritten, Token
+from assistant.answer.events import Event, Retrieved, Retry, Rewritten, Token
 from assistant.answer.evidence import Evidence, select_evidence
 from assistant.answer.extractive import extract
 from assistant.answer.facts import answer_series, match_facts, retrieval_hints
@@ -105,6 +105,8 @@ def ask_stream(
     labels = [_label(pipe.index, h) for h in hits]
     of_passage = {i + 1: pipe.index.facts.of_chunk(h.chunk.chunk_id) for i, h in enumerate(hits)}
     request = AnswerRequest(q, hits, evidence, support, facts, of_passage, labels=labels)
+    if pipe.backend is not None:  # a draft will stream: its [n] point into these
+        yield Retrieved([_citation(pipe.index, i + 1, h, i, evidence) for i, h in enumerate(hits)])
 
     outcome = yield from _compose(pipe, request, timings, t0)
 
