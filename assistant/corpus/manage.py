@@ -50,6 +50,9 @@ _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 MAX_NAME = 120
 
 Status = Literal["added", "updated", "unchanged"]
+# Told as an add goes: ("read", file name, i, n) per file, then ("embed", "", 0, 0) and
+# ("commit", "", 0, 0); the embedding itself reports through `Progress`.
+Stage = Callable[[str, str, int, int], None]
 
 
 @dataclass
@@ -93,14 +96,14 @@ def add_files(
     files: Sequence[Path],
     names: Sequence[str] | None = None,
     progress: Progress | None = None,
-    on_stage: Callable[[str], None] | None = None,
+    on_stage: Stage | None = None,
 ) -> AddResult:
     """Add (or update) these files in the index and the sources folder; `names` are the
     names they go in under (default: their own). Refused files are reported, not raised."""
     t0 = time.perf_counter()
     result = AddResult()
     summary = result.summary
-    stage = on_stage or (lambda text: None)
+    stage: Stage = on_stage or (lambda what, name, i, n: None)
     sources = cfg.paths.sources
     with writer_lock(cfg.paths.index_dir):
         previous, old_docs = _live(cfg)
@@ -109,7 +112,7 @@ def add_files(
         uploads: dict[str, Path] = {}
         for i, path in enumerate(files):
             name = names[i] if names else path.name
-            stage(f"reading {name} ({i + 1}/{len(files)})")
+            stage("read", name, i + 1, len(files))
             doc_id = safe_name(name)
             refusal = _refusal(cfg, doc_id, uploads)
             if refusal:
@@ -137,10 +140,10 @@ def add_files(
         if not fresh:
             summary.up_to_date = True
         else:
-            stage("embedding")
+            stage("embed", "", 0, 0)
             plan = Plan(previous, previous, kept, fresh, [], stale=False)
             manifest = _build(cfg, plan, summary, progress)
-            stage("committing")
+            stage("commit", "", 0, 0)
             with _placed(uploads, sources):
                 commit_generation(cfg, manifest, previous)
             summary.chunks, summary.generation = manifest.chunks, manifest.generation
