@@ -601,7 +601,7 @@ def _wire_controls(page: Page, service: Service, answering: list[Any]) -> None:
                 queue=False,
             )
     gr.Button(visible=False).click(
-        check_dates, [page.date_from, page.date_to], page.date_error, api_name="check_dates"
+        check_dates, [page.date_from, page.date_to], page.date_error, api_name="validate_dates"
     )
     controls = [page.docs, page.date_from, page.date_to, page.backend, page.script, page.state]
     for event in (page.docs.input, page.backend.input, page.script.input):

@@ -438,13 +438,14 @@ def sources_table(rows: Sequence[SourceRow], script: str = "原文", removable: 
         f"<td>{esc(show(doc_title(r.doc.meta), script))}"
         f"<div class='doc-id'>{esc(r.doc.doc_id)}</div></td>"
         f"<td class='nowrap'>{esc(r.doc.meta.date or '未知')}</td>"
-        f"<td>{esc(show(r.doc.meta.publisher, script) or '未知')}</td>"
+        f"<td class='nowrap'>{esc(show(r.doc.meta.publisher, script) or '未知')}</td>"
         f"<td class='nowrap'>{esc(KIND_LABELS.get(r.doc.meta.kind, r.doc.meta.kind))}</td>"
         f"<td class='num'>{r.chunks}</td>"
         f"<td>{cleaning_summary(r.doc)}</td>"
         f"<td class='nowrap'>{local_time(r.doc.ingested_at)}</td>"
         + (
-            f"<td><button class='remove-doc' data-doc='{esc(r.doc.doc_id)}'>删除…</button></td>"
+            f"<td class='nowrap'><button class='remove-doc' data-doc='{esc(r.doc.doc_id)}'>"
+            "删除…</button></td>"
             if removable
             else ""
         )

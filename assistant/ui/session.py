@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from assistant.answer.conversation import Turn
@@ -311,7 +312,7 @@ def history_choices(service: Service, st: ChatState, query: str = "") -> list[tu
     if not st.user:
         return []
     return [
-        (f"{c.title} · {c.updated_at[5:10].replace('-', '/')}", c.id)
+        (f"{c.title} · {datetime.fromisoformat(c.updated_at).astimezone():%m/%d %H:%M}", c.id)
         for c in service.history.list(st.user, query)
     ]
 
