@@ -24,7 +24,7 @@ import re
 import secrets
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -401,7 +401,8 @@ def _wire_chat(page: Page, service: Service) -> list[Any]:
         if turn.response is not None:
             st.focus = i
         save_turn(service, st, i, settings)
-        yield chat_messages(st, shown), st, panel(st, shown), *skip
+        done = [gr.skip(), gr.skip(), _browser(saved, st), gr.skip()]  # the browser's last word
+        yield chat_messages(st, shown), st, panel(st, shown), *done
 
     def ask(*args: Any) -> Iterator[tuple[Any, ...]]:
         yield from answer(*args)
@@ -603,6 +604,12 @@ def _wire_controls(page: Page, service: Service, answering: list[Any]) -> None:
     gr.Button(visible=False).click(
         check_dates, [page.date_from, page.date_to], page.date_error, api_name="validate_dates"
     )
+    gr.Button(visible=False).click(
+        lambda: [asdict(s) for s in service.board.states()],
+        None,
+        gr.JSON(visible=False),
+        api_name="backends",
+    )
     controls = [page.docs, page.date_from, page.date_to, page.backend, page.script, page.state]
     for event in (page.docs.input, page.backend.input, page.script.input):
         event(keep, controls, None, api_visibility="private", queue=False)
@@ -615,8 +622,8 @@ def _restore(
 ) -> tuple[Any, ...]:
     """The page as a conversation left it: its chat, passages, controls (`fresh`: with the
     lists of documents and backends read again, as on opening the page)."""
-    usable, _ = service.usable(settings.backend)
-    backend = settings.backend if settings.backend and usable == settings.backend else None
+    name, why = service.usable(settings.backend)
+    backend = name if settings.backend and not why else None
     shown = settings.script if settings.script in R.SCRIPTS else R.AUTO
     docs = {"choices": document_choices(service)} if fresh else {}
     backends = {"choices": service.backend_choices()} if fresh else {}
@@ -707,7 +714,22 @@ def _wire_history(page: Page, service: Service, answering: list[Any]) -> None:
         cancels=answering,
         api_name="open_conversation",
     )
+
+    def conversations(query: str, st: ChatState) -> list[dict[str, str]]:
+        """The user's conversations as data (what the sidebar lists)."""
+        return (
+            [
+                {"id": c.id, "title": c.title, "updated_at": c.updated_at}
+                for c in service.history.list(st.user, query or "")
+            ]
+            if st.user
+            else []
+        )
+
     page.search.change(on_search, [page.search, page.state], page.history, api_name="search")
+    gr.Button(visible=False).click(
+        conversations, [page.search, page.state], gr.JSON(visible=False), api_name="conversations"
+    )
     page.rename.click(
         on_rename,
         [page.title, page.search, page.state],

@@ -128,7 +128,7 @@ class Service:
         if added or changed or removed:
             what = "，".join(
                 f"{label} {len(x)} 份"
-                for label, x in (("新增", added), ("改动", changed), ("删除", removed))
+                for label, x in (("新增", added), ("改动", changed), ("已不在文件夹中", removed))
                 if x
             )
             return "warn", f"sources 文件夹与索引不一致（{what}），回答可能过时。{INGEST_HINT}"

@@ -65,7 +65,8 @@ def layout(service: Service) -> Tab:
         upload = gr.File(
             label=f"上传报告（{' '.join(exts)}，可一次选多个）",
             file_count="multiple",
-            file_types=list(exts),
+            # No file_types: gradio would refuse a whole batch, in English, for one file of
+            # another kind; corpus.manage refuses that file alone, with its reason.
             type="filepath",
             height=140,
             scale=4,
