@@ -17,7 +17,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +31,16 @@ from assistant.ui import render as R
 from assistant.ui.feedback import FeedbackStore, feedback_path
 from assistant.ui.history import HistoryStore, history_path
 from tests.conftest import ROOT
-from tests.fake_openai import FakeOpenAI, _chunk, chunk, free_port, sse
-from tests.ui_server import OutboundGuard, message_text, new_client, running_ui, ui_config
+from tests.fake_openai import free_port
+from tests.ui_server import (
+    LONG_ANSWER,
+    OutboundGuard,
+    SlowFake,
+    message_text,
+    new_client,
+    running_ui,
+    ui_config,
+)
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 Q_INVEST = "2019年罗湖完成固定资产投资多少亿元?"
@@ -43,35 +50,6 @@ Q_FUND = "罗湖区2019年投入产业转型升级扶持资金多少?"
 Q_BANKS = "羅湖持牌金融機構突破了多少家?"
 Q_CLOSING = "罗湖区八届人大四次会议应到代表多少名?"  # only the uploaded report says
 CLOSING = ROOT / "eval" / "heldout" / "sources" / "106_d8b1f3a67e04c925.txt"
-LONG_ANSWER = (
-    "罗湖区2019年投入产业转型升级扶持资金6.6亿元[{n:6.6亿元}]。" + "这笔资金用于扶持企业。" * 12
-)
-
-
-@dataclass
-class SlowFake(FakeOpenAI):
-    """The fake OpenAI server, streaming its pieces `delay` seconds apart (a long answer)."""
-
-    delay: float = 0.0
-
-    def _stream(self, h: Any, entry: str, text: str) -> None:
-        if not self.delay:
-            super()._stream(h, entry, text)
-            return
-        h.send_response(200)
-        h.send_header("Content-Type", "text/event-stream")
-        h.send_header("Transfer-Encoding", "chunked")
-        h.end_headers()
-        try:
-            for i in range(0, len(text), 3):
-                _chunk(h, sse(chunk(text[i : i + 3])))
-                h.wfile.flush()
-                time.sleep(self.delay)
-            _chunk(h, sse(chunk("", finish="stop")))
-            _chunk(h, b"data: [DONE]\n\n")
-            _chunk(h, b"")
-        except OSError:
-            pass  # the reader went away (the user pressed stop)
 
 
 class Tab:

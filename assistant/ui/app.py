@@ -142,6 +142,14 @@ def browser_secret(cfg: Config) -> str:
         return secret
 
 
+def identify(st: ChatState, saved: dict[str, Any] | None, request: gr.Request | None) -> None:
+    """Say whose tab `st` is, once: by the login, else by the browser's id (a new one for a
+    browser that has none yet)."""
+    if not st.user:
+        st.browser = (saved or {}).get("id") or uuid.uuid4().hex
+        st.user = user_of(request, st.browser)
+
+
 def user_of(request: gr.Request | None, browser_id: str) -> str:
     """Whose history a tab reads: the login name when a login is on, else the browser's id."""
     name = getattr(request, "username", None) if request is not None else None
@@ -160,7 +168,7 @@ def _layout(service: Service, browser: gr.BrowserState) -> tuple[Page, sources_t
             "每个 [n] 都可点击或悬停，查看它出自哪一段。</p>",
             elem_id="app-title",
         )
-        status = gr.HTML(R.banner("ok", "正在载入…"), elem_id="status-banner")
+        status = gr.HTML(R.banner("wait", "正在载入…"), elem_id="status-banner")
     with gr.Tabs(elem_id="main-tabs"):
         with gr.Tab("问答", id="chat"):
             controls = _controls(service)
@@ -232,7 +240,9 @@ def _sidebar() -> tuple[Any, ...]:
 
 
 def _controls(service: Service) -> tuple[Any, ...]:
-    with gr.Accordion("筛选与回答方式", open=True, elem_id="filters") as filters:
+    # Folded, its label saying what is set: the chat keeps the first screen.
+    label = filters_label([], "", "", service.default_backend, R.AUTO, service)
+    with gr.Accordion(label, open=False, elem_id="filters") as filters:
         with gr.Row(equal_height=True):
             docs = gr.Dropdown(
                 label="只检索这些文件",
@@ -286,17 +296,41 @@ def _controls(service: Service) -> tuple[Any, ...]:
     return filters, docs, date_from, date_to, date_error, backend, script
 
 
+def filters_label(
+    docs: list[str] | None, start: str, end: str, backend: str, shown: str, service: Service
+) -> str:
+    """The folded filters' label: what answers are searched in and written with."""
+    where = f"只检索 {len(docs)} 份文件" if docs else "检索全部文件"
+    when = f"{start or '最早'} 至 {end or '最近'}" if (start or end) else "不限日期"
+    spec = next((s for s in service.board.states(wait=0) if s.name == backend), None)
+    how = (spec.label.split("：")[0].split("（")[0] if spec else backend) or "原文摘录"
+    script = "用字随提问" if shown == R.AUTO else f"用{shown}"
+    return f"筛选与回答方式：{where} · {when} · {how} · {script}"
+
+
 def _chat_column() -> tuple[Any, ...]:
     chatbot = gr.Chatbot(
         label="对话",
         elem_id="chat",
-        height="62vh",
+        height="max(360px, calc(100vh - 330px))",
         examples=[{"text": q} for q in EXAMPLES],
         placeholder="<b>请输入关于罗湖区政府报告的问题</b><br>或点击下面的示例问题。",
         latex_delimiters=[],
         buttons=["copy"],
         feedback_options=("Like", "Dislike"),
     )
+    with gr.Group(visible=False, elem_id="feedback-box") as feedback_box:
+        feedback_head = gr.HTML("", elem_id="feedback-head")
+        with gr.Row(equal_height=True):
+            comment = gr.Textbox(
+                show_label=False,
+                placeholder="补充意见（可选），例如：数字对，但引用的段落不是最相关的",
+                max_lines=3,
+                scale=5,
+                elem_id="comment",
+            )
+            send_comment = gr.Button("提交意见", scale=1, min_width=80, elem_id="send-comment")
+        feedback_status = gr.HTML("", elem_id="feedback-status")
     with gr.Row(equal_height=True, elem_id="ask-row"):
         question = gr.Textbox(
             show_label=False,
@@ -311,18 +345,6 @@ def _chat_column() -> tuple[Any, ...]:
         # A phone shows the passages as a drawer: this opens it (static/page.js; hidden on
         # a desk, where the passages are beside the chat).
         gr.Button("📑 引用", scale=1, min_width=64, elem_id="drawer-open")
-    with gr.Group(visible=False, elem_id="feedback-box") as feedback_box:
-        feedback_head = gr.HTML("", elem_id="feedback-head")
-        with gr.Row(equal_height=True):
-            comment = gr.Textbox(
-                show_label=False,
-                placeholder="补充意见（可选），例如：数字对，但引用的段落不是最相关的",
-                max_lines=3,
-                scale=5,
-                elem_id="comment",
-            )
-            send_comment = gr.Button("提交意见", scale=1, min_width=80, elem_id="send-comment")
-        feedback_status = gr.HTML("", elem_id="feedback-status")
     return (
         chatbot,
         question,
@@ -358,7 +380,10 @@ def _history_update(service: Service, st: ChatState, query: str = "") -> Any:
 
 
 def _browser(saved: dict[str, Any] | None, st: ChatState) -> dict[str, str]:
-    return {"id": (saved or {}).get("id", ""), "open": st.conversation}
+    """What the browser keeps: its id and the open conversation. The id is the session's,
+    not what the browser sent: its store may not have caught up with the page's first
+    load yet (gradio reads localStorage when the component mounts)."""
+    return {"id": st.browser or (saved or {}).get("id", ""), "open": st.conversation}
 
 
 def _wire_chat(page: Page, service: Service) -> list[Any]:
@@ -374,8 +399,10 @@ def _wire_chat(page: Page, service: Service) -> list[Any]:
         shown: str,
         st: ChatState,
         saved: dict[str, Any] | None,
+        request: gr.Request | None,
         replace: bool = False,
     ) -> Iterator[tuple[Any, ...]]:
+        identify(st, saved, request)  # asked before the page finished loading
         text = (text or "").strip()
         if not text:
             yield _chat_update(st, shown), st, *(gr.skip() for _ in range(5))
@@ -404,17 +431,37 @@ def _wire_chat(page: Page, service: Service) -> list[Any]:
         done = [gr.skip(), gr.skip(), _browser(saved, st), gr.skip()]  # the browser's last word
         yield chat_messages(st, shown), st, panel(st, shown), *done
 
-    def ask(*args: Any) -> Iterator[tuple[Any, ...]]:
-        yield from answer(*args)
+    def ask(
+        text: str,
+        doc_ids: list[str] | None,
+        start: str | None,
+        end: str | None,
+        backend_name: str | None,
+        shown: str,
+        st: ChatState,
+        saved: dict[str, Any] | None,
+        request: gr.Request,
+    ) -> Iterator[tuple[Any, ...]]:
+        yield from answer(text, doc_ids, start, end, backend_name, shown, st, saved, request)
 
-    def regenerate(*args: Any) -> Iterator[tuple[Any, ...]]:
+    def regenerate(
+        doc_ids: list[str] | None,
+        start: str | None,
+        end: str | None,
+        backend_name: str | None,
+        shown: str,
+        st: ChatState,
+        saved: dict[str, Any] | None,
+        request: gr.Request,
+    ) -> Iterator[tuple[Any, ...]]:
         """The last question asked again (with the backend and filters now chosen); its
         answer replaces the last one, here and in the history."""
-        *rest, st, saved = args
         if not st.turns or not st.turns[-1].finished:
-            yield _chat_update(st, rest[-1]), st, *(gr.skip() for _ in range(5))
+            yield _chat_update(st, shown), st, *(gr.skip() for _ in range(5))
             return
-        yield from answer(st.turns[-1].question, *rest, st, saved, replace=True)
+        question = st.turns[-1].question
+        controls = (doc_ids, start, end, backend_name, shown)
+        yield from answer(question, *controls, st, saved, request, replace=True)
 
     def pick_example(evt: gr.SelectData) -> str:
         value = evt.value
@@ -444,7 +491,7 @@ def _wire_feedback(page: Page, service: Service) -> None:
         ok = message.startswith("已保存")
         if ok:
             save_turn(service, st, turn, Settings())
-            gr.Info(message)
+            gr.Info(message, title="已保存")
         head = (
             f"<b>第 {turn + 1} 个回答</b>：{ {'up': '👍 有用', 'down': '👎 没用'}.get(rating, '') }"
             "。想说得更具体，可以在下面补充意见。"
@@ -467,7 +514,7 @@ def _wire_feedback(page: Page, service: Service) -> None:
             return st, R.banner("warn", "请先点回答下方的 👍 或 👎。"), note
         message = record_feedback(service, st, st.rated, None, note.strip())
         save_turn(service, st, st.rated, Settings())
-        gr.Info(message)
+        gr.Info(message, title="已保存")
         return st, R.banner("ok", R.esc(message)), ""
 
     outputs = [page.state, page.feedback_box, page.feedback_head, page.feedback_status]
@@ -610,7 +657,14 @@ def _wire_controls(page: Page, service: Service, answering: list[Any]) -> None:
         gr.JSON(visible=False),
         api_name="backends",
     )
-    controls = [page.docs, page.date_from, page.date_to, page.backend, page.script, page.state]
+
+    def relabel(docs: list[str] | None, start: str, end: str, backend: str, shown: str) -> Any:
+        return gr.Accordion(label=filters_label(docs, start, end, backend, shown, service))
+
+    values = [page.docs, page.date_from, page.date_to, page.backend, page.script]
+    for box in values:  # also when a conversation is opened and sets them
+        box.change(relabel, values, page.filters, api_visibility="private", queue=False)
+    controls = [*values, page.state]
     for event in (page.docs.input, page.backend.input, page.script.input):
         event(keep, controls, None, api_visibility="private", queue=False)
     for box in (page.date_from, page.date_to):
@@ -682,7 +736,7 @@ def _wire_history(page: Page, service: Service, answering: list[Any]) -> None:
 
     def on_rename(title: str, query: str, st: ChatState) -> tuple[Any, ...]:
         if st.conversation and service.history.rename(st.user, st.conversation, title):
-            gr.Info("已改名。")
+            gr.Info("已改名。", title="对话记录")
         return _history_update(service, st, query), title
 
     def on_delete(st: ChatState) -> tuple[Any, ...]:
@@ -695,7 +749,7 @@ def _wire_history(page: Page, service: Service, answering: list[Any]) -> None:
     def on_delete_yes(st: ChatState, saved: dict[str, Any] | None) -> tuple[Any, ...]:
         if st.conversation:
             service.history.delete(st.user, st.conversation)
-            gr.Info("对话已删除。")
+            gr.Info("对话已删除。", title="对话记录")
         return on_new(st, saved)
 
     head = [page.state, page.browser, page.history, page.title]
@@ -760,11 +814,14 @@ def _wire_history(page: Page, service: Service, answering: list[Any]) -> None:
 def _wire_load(demo: gr.Blocks, page: Page, service: Service, tab: sources_tab.Tab) -> None:
     """Opening the page: whose it is, the conversation it had open, the sources."""
 
-    def on_load(saved: dict[str, Any] | None, request: gr.Request) -> tuple[Any, ...]:
-        saved = dict(saved or {})
-        saved["id"] = saved.get("id") or uuid.uuid4().hex
-        st = ChatState(user=user_of(request, saved["id"]))
-        conv = open_conversation(service, st, saved.get("open", ""))
+    def on_load(
+        saved: dict[str, Any] | None, st: ChatState, request: gr.Request
+    ) -> tuple[Any, ...]:
+        asked = bool(st.turns)  # a question asked before the page finished loading: keep it
+        identify(st, saved, request)
+        conv = None if asked else open_conversation(service, st, (saved or {}).get("open", ""))
+        if asked and st.conversation:
+            conv = service.history.get(st.user, st.conversation)
         settings = Settings.of(conv.settings) if conv else Settings(service.default_backend)
         kind, message = service.status()
         notice = R.banner("warn", R.esc(service.notice)) if service.notice else ""
@@ -782,7 +839,7 @@ def _wire_load(demo: gr.Blocks, page: Page, service: Service, tab: sources_tab.T
     outputs += [page.chatbot, page.passages, page.document, page.docs, page.date_from]
     outputs += [page.date_to, page.backend, page.script, page.date_error]
     outputs += tab.refresh_outputs
-    demo.load(on_load, [page.browser], outputs, api_name="load")
+    demo.load(on_load, [page.browser, page.state], outputs, api_name="load")
 
 
 # -- serving --------------------------------------------------------------------------------------

@@ -207,7 +207,7 @@ def series_chart(points: Sequence[FactPoint], turn: int, script: str) -> str:
         label = esc(show(p.period_zh, script))
         marks.append(
             f'{dot}<text x="{x:.0f}" y="{y - 8:.0f}" text-anchor="middle" font-size="10">'
-            f"{esc(p.mention)}</text>"
+            f"{esc(show(p.mention, script))}</text>"
             f'<text x="{x:.0f}" y="{_CHART_H - 8}" text-anchor="middle" font-size="10">'
             f"{label}</text>"
         )

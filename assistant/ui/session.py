@@ -13,7 +13,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from assistant.answer.conversation import Turn
@@ -73,6 +72,7 @@ class Settings:
 class ChatState:
     session: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     user: str = ""  # whose history this tab reads and writes ("" until the page loaded)
+    browser: str = ""  # the id the browser keeps (also when a login names the user)
     conversation: str = ""  # the open conversation's id; "" until its first question
     turns: list[UITurn] = field(default_factory=list)
     focus: int = -1  # the turn whose passages the panel shows
@@ -311,10 +311,8 @@ def history_choices(service: Service, st: ChatState, query: str = "") -> list[tu
     """(label, id) of the user's conversations for the sidebar, newest first."""
     if not st.user:
         return []
-    return [
-        (f"{c.title} · {datetime.fromisoformat(c.updated_at).astimezone():%m/%d %H:%M}", c.id)
-        for c in service.history.list(st.user, query)
-    ]
+    # The time as stored (UTC, ISO): static/page.js shows it in the reader's own zone.
+    return [(f"{c.title} · {c.updated_at}", c.id) for c in service.history.list(st.user, query)]
 
 
 # feedback -----------------------------------------------------------------------------------

@@ -113,7 +113,9 @@
     const text = node.data;
     let m = text.match(/^\s*queue:\s*(\d+)\/(\d*)\s*\|?\s*$/);
     if (m) { node.data = `排队中：第 ${m[1]} 位${m[2] ? `（共 ${m[2]} 人在等）` : ''} · `; return; }
-    if (/^\s*processing\s*\|?\s*$/.test(text)) node.data = '正在处理 · ';
+    if (/^\s*processing\s*\|?\s*$/.test(text)) { node.data = '正在处理 · '; return; }
+    const heading = {Info: '提示', Warning: '注意', Error: '出错', Success: '完成'}[text.trim()];
+    if (heading && node.parentElement.closest('.toast-title-row')) node.data = heading;
   };
   const localTimes = () => {
     document.querySelectorAll('time.local:not([data-local])').forEach((t) => {
@@ -124,6 +126,21 @@
       t.dataset.local = '1';
       t.title = '本地时间';
     });
+  };
+  // A conversation's time in the history list, stored in UTC, in the reader's zone. The
+  // text node itself is changed (gradio keeps writing to it as the list changes).
+  const historyTimes = () => {
+    const list = document.querySelector('#history-list');
+    if (!list) return;
+    const walker = document.createTreeWalker(list, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+      const node = walker.currentNode;
+      const m = node.data.match(/ · (\d{4}-\d{2}-\d{2}T[\d:.]+(?:\+00:00|Z))$/);
+      if (!m) continue;
+      const d = new Date(m[1]);
+      node.data = `${node.data.slice(0, m.index)} · ${pad(d.getMonth() + 1)}/${pad(d.getDate())} ` +
+                  `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+    }
   };
   // An unavailable backend is listed with its reason and cannot be picked.
   const backends = () => {
@@ -138,29 +155,28 @@
   let queued = false;
   const tidy = () => {
     queued = false;
-    document.querySelectorAll('.progress-text, .meta-text, .meta-text-center').forEach((el) => {
+    const english = '.progress-text, .meta-text, .meta-text-center, .toast-title-row';
+    document.querySelectorAll(english).forEach((el) => {
       const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
       while (walker.nextNode()) zh(walker.currentNode);
     });
     localTimes();
+    historyTimes();
     backends();
   };
   new MutationObserver(() => {
     if (!queued) { queued = true; requestAnimationFrame(tidy); }
   }).observe(document.body, {subtree: true, childList: true, characterData: true});
 
-  // -- a phone starts with the filters folded and the history closed -------------------
-  // (both are built open, for a desk: on a phone they would fill the first screen)
+  // -- a phone starts with the history closed -----------------------------------------
+  // (it is built open, for a desk: on a phone it would cover the first screen)
   if (narrow()) {
     let tries = 0;
-    let folded = false;
-    const fold = setInterval(() => {
-      const head = document.querySelector('#filters > .label-wrap');
-      if (head && !folded) { head.click(); folded = true; }
+    const close = setInterval(() => {
       // The sidebar sets itself open when it mounts: close it until it stays closed.
       const bar = document.querySelector('#history-bar.open > .toggle-button');
       if (bar && tries > 5) bar.click();
-      if ((folded && !bar && tries > 10) || ++tries > 100) clearInterval(fold);
+      if ((!bar && tries > 10) || ++tries > 100) clearInterval(close);
     }, 150);
   }
 }
