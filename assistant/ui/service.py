@@ -9,7 +9,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from assistant.answer.factory import PipelineFactory, build_generator, buildable_backends
+from assistant.answer.factory import PipelineFactory, buildable_backends
 from assistant.answer.pipeline import Pipeline
 from assistant.backends import registry
 from assistant.backends.registry import FALLBACK
@@ -25,6 +25,7 @@ from assistant.ui import render as R
 from assistant.ui.backends import BackendBoard
 from assistant.ui.feedback import FeedbackStore, feedback_path
 from assistant.ui.history import HistoryStore, history_path
+from assistant.ui.wording import backend_reason
 
 INGEST_HINT = (
     "在“资料来源”页上传报告或点“按 sources 文件夹重新入库”；也可以在项目目录运行 "
@@ -58,8 +59,9 @@ class Service:
         self.backends, self.unavailable = buildable_backends(cfg)
         wanted = cfg.llm.backend
         self.default_backend = wanted if wanted in self.backends else FALLBACK
+        why = backend_reason(self.unavailable.get(wanted, ""))
         self.notice = (
-            f"配置的回答方式 {wanted} 不可用（{self.unavailable.get(wanted, '')}），改用原文摘录。"
+            f"配置的回答方式“{registry.get(wanted).label}”不能用（{why}），改用原文摘录。"
             if wanted != self.default_backend
             else ""
         )
@@ -206,10 +208,3 @@ class Service:
         if state is None:
             return self.default_backend, ""
         return (name, "") if state.ready else (name, state.reason)
-
-
-def backend_label(cfg: Config, name: str) -> str:
-    """What answers, in plain words, with what it runs."""
-    generator = build_generator(cfg, name)
-    spec = registry.get(name)
-    return f"{spec.label}（{generator.describe()}）" if generator else spec.label
