@@ -514,7 +514,7 @@ def test_a_phone(browser: Any, url: str) -> None:
     page.wait_for_function("() => document.querySelector('#side-panel').classList.contains('open')")
     page.locator("#cite-0-1").wait_for(state="visible")
     page.wait_for_timeout(400)  # the drawer slides in
-    assert on_screen(page, "#cite-0-1")
+    assert on_screen(page, "#cite-0-1") and on_screen(page, ".drawer-back")
     shot(page, "ui-phone.png")
     page.locator(".drawer-back").tap()  # the way back: to the [1] that was followed
     page.wait_for_function(

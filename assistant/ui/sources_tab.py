@@ -216,7 +216,8 @@ def wire(service: Service, tab: Tab, docs: gr.Dropdown, banner: gr.HTML) -> None
         return "", hidden, message, *after()
 
     progress_on = {"show_progress": "full", "show_progress_on": [tab.report]}
-    tab.ingest.click(
+    # The last report goes first, so that the progress bar is not drawn over it.
+    tab.ingest.click(lambda: "", None, tab.report, queue=False, api_visibility="private").then(
         on_ingest,
         [tab.upload],
         [tab.report, *changed, tab.upload],

@@ -14,7 +14,11 @@ const toPassage = (smooth) => {
 const focusPassage = () => {
   let tries = 0;
   const timer = setInterval(() => {
-    if (toPassage(false)) { clearInterval(timer); box().scrollIntoView({block: 'nearest'}); }
+    if (toPassage(false)) {
+      clearInterval(timer);
+      // On a desk the page shows the document's box; on a phone it is in the drawer already.
+      if (!matchMedia('(max-width: 760px)').matches) box().scrollIntoView({block: 'nearest'});
+    }
     else if (++tries > 50) clearInterval(timer);
   }, 100);
 };

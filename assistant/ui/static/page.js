@@ -63,7 +63,14 @@
   document.addEventListener('focusout', (ev) => { if (chatLink(ev.target) && !touch()) hideSoon(); });
   pop.addEventListener('mouseenter', () => clearTimeout(hideTimer));
   pop.addEventListener('mouseleave', hideSoon);
-  document.addEventListener('scroll', (ev) => { if (!pop.contains(ev.target)) hide(); }, true);
+  // A scroll moves the card with its link (the chat scrolls itself as answers arrive); it
+  // goes when the link leaves the screen.
+  document.addEventListener('scroll', (ev) => {
+    if (pop.hidden || pop.contains(ev.target)) return;
+    const r = shownFor && document.contains(shownFor) ? shownFor.getBoundingClientRect() : null;
+    if (r && r.bottom > 0 && r.top < innerHeight && r.height > 0) show(shownFor);
+    else hide();
+  }, true);
 
   // Every [n] on the page (the chat's, the cards', the chart's) is caught here: on a
   // touch screen the first tap on a chat link shows its card; otherwise the passage is

@@ -6,8 +6,13 @@ const findCard = (turn, n) => {
   const card = element.querySelector(`#cite-${turn}-${n}`);
   return card && card.offsetParent !== null ? card : null;
 };
+// Only the panel's own box scrolls to the card (scrollIntoView would also scroll the phone's
+// drawer, taking its "back" bar out of sight); on a desk, the page then shows the panel.
 const flash = (card) => {
-  card.scrollIntoView({behavior: 'smooth', block: 'nearest'});
+  const box = element.closest('#passages-panel') || element;
+  const offset = card.getBoundingClientRect().top - box.getBoundingClientRect().top;
+  box.scrollTo({top: box.scrollTop + offset - 8, behavior: 'smooth'});
+  if (!matchMedia('(max-width: 760px)').matches) box.scrollIntoView({block: 'nearest'});
   card.classList.remove('flash'); void card.offsetWidth; card.classList.add('flash');
 };
 const focusLater = (turn, n) => {
