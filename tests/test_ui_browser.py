@@ -459,6 +459,7 @@ def test_upload_a_report_see_it_cited_then_remove_it(
     url, cfg = served
     page, _ = open_page(browser, url)
     page.get_by_role("tab", name="资料来源").click()
+    page.locator("#sources-table table.sources").wait_for()  # the tab is mounted
     page.set_input_files("#upload input[type=file]", [str(CLOSING)])
     page.locator("#upload", has_text=CLOSING.name).wait_for()
     t0 = time.perf_counter()
@@ -515,6 +516,8 @@ def test_a_phone(browser: Any, url: str) -> None:
     page.locator("#cite-0-1").wait_for(state="visible")
     page.wait_for_timeout(400)  # the drawer slides in
     assert on_screen(page, "#cite-0-1") and on_screen(page, ".drawer-back")
+    box = page.locator("#passages-panel").bounding_box()
+    assert box and 0 <= box["x"] and box["x"] + box["width"] <= PHONE["width"]
     shot(page, "ui-phone.png")
     page.locator(".drawer-back").tap()  # the way back: to the [1] that was followed
     page.wait_for_function(
