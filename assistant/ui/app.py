@@ -492,10 +492,8 @@ def _wire_feedback(page: Page, service: Service) -> None:
         if ok:
             save_turn(service, st, turn, Settings())
             gr.Info(message, title="已保存")
-        head = (
-            f"<b>第 {turn + 1} 个回答</b>：{ {'up': '👍 有用', 'down': '👎 没用'}.get(rating, '') }"
-            "。想说得更具体，可以在下面补充意见。"
-        )
+        said = {"up": "👍 有用", "down": "👎 没用"}.get(rating, "已取消评价")
+        head = f"<b>第 {turn + 1} 个回答</b>：{said}。想说得更具体，可以在下面补充意见。"
         status = R.banner("ok" if ok else "warn", R.esc(message))
         return st, gr.Group(visible=ok), head if ok else gr.skip(), status
 
@@ -760,6 +758,11 @@ def _wire_history(page: Page, service: Service, answering: list[Any]) -> None:
         emptied,
         cancels=answering,
         api_name="new_chat",
+    )
+    # The chat's own trash button empties the chat: the tab starts a new conversation too
+    # (the old one stays in the history).
+    page.chatbot.clear(
+        on_new, [page.state, page.browser], emptied, cancels=answering, api_visibility="private"
     )
     page.history.input(
         on_open,
