@@ -218,6 +218,13 @@ class UIConfig(_Section):
     port: int = Field(7860, ge=1, le=65535)
     user_env: str = Field("ASSISTANT_UI_USER", description="NAME of the login user variable.")
     password_env: str = Field("ASSISTANT_UI_PASSWORD", description="NAME of the password variable.")
+    concurrency: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="Answers computed at once; later questions wait in a queue and each "
+        "asker sees their place in it. More only splits the cores finer.",
+    )
 
 
 class Config(BaseSettings):

@@ -15,9 +15,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from assistant.answer import refusal
-from assistant.answer.citations import renumber, verify_citations
+from assistant.answer.citations import drawn_on, renumber, verify_citations
 from assistant.answer.conversation import Turn, standalone_question
-from assistant.answer.events import Event, Generating, Retry, Rewritten, Token
+from assistant.answer.events import Event, Generating, Retrieved, Retry, Rewritten, Token
 from assistant.answer.evidence import Evidence, select_evidence
 from assistant.answer.extractive import extract
 from assistant.answer.facts import answer_series, match_facts, retrieval_hints
@@ -158,6 +158,10 @@ def verified(pipe: Pipeline, prepared: Prepared) -> Response:
 def answer_stream(pipe: Pipeline, prepared: Prepared) -> Iterator[Event]:
     """Compose the answer (the model's under the guard, or the extractive one), verify its
     citations and respond: tokens and retries as they happen, the Response last."""
+    if pipe.backend is not None:  # a draft will stream: its [n] point into these
+        request = prepared.request
+        hits, evidence = request.hits, request.evidence
+        yield Retrieved([_citation(pipe.index, i + 1, h, i, evidence) for i, h in enumerate(hits)])
     outcome = yield from _compose(pipe, prepared.request, prepared.timings, prepared.t0)
     yield _respond(pipe, prepared, outcome)
 
@@ -235,6 +239,8 @@ def respond(
     if refused and not noted:
         text, cited = refusal.refusal_text(question), []
     citations = [_citation(index, n + 1, h, hits.index(h), evidence) for n, h in enumerate(cited)]
+    for c in citations:  # marked: what the answer drew on, not what evidence selection chose
+        c.highlight = drawn_on(text, c.n, c.text)
     return Response(
         answer=text,
         refused=refused,

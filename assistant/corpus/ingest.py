@@ -39,6 +39,7 @@ from assistant.index.generations import (
     prune,
     read_manifest,
     save_generation,
+    writer_lock,
 )
 from assistant.index.vectors import VectorStore, connect
 from assistant.models import EMBEDDING_DIM as DIM
@@ -171,23 +172,24 @@ def ingest(
     new generation, commit it."""
     t0 = time.perf_counter()
     summary = IngestSummary()
-    plan = diff(cfg, roots, rebuild, summary, remove)
-    if not plan.documents:
-        raise EmptyCorpus(
-            "cannot remove every document: the index keeps at least one; add the new reports "
-            "first, then remove the old ones"
-            if plan.removed
-            else f"nothing to ingest: no readable {' '.join(cfg.ingest.extensions)} file in "
-            f"{cfg.paths.sources}"
-        )
-    if plan.up_to_date:
-        assert plan.base is not None
-        summary.up_to_date = True
-        summary.chunks, summary.generation = plan.base.chunks, plan.base.generation
-    else:
-        manifest = build(cfg, plan, summary, progress)
-        commit_generation(cfg, manifest, plan.previous)
-        summary.chunks, summary.generation = manifest.chunks, manifest.generation
+    with writer_lock(cfg.paths.index_dir):
+        plan = diff(cfg, roots, rebuild, summary, remove)
+        if not plan.documents:
+            raise EmptyCorpus(
+                "cannot remove every document: the index keeps at least one; add the new reports "
+                "first, then remove the old ones"
+                if plan.removed
+                else f"nothing to ingest: no readable {' '.join(cfg.ingest.extensions)} file in "
+                f"{cfg.paths.sources}"
+            )
+        if plan.up_to_date:
+            assert plan.base is not None
+            summary.up_to_date = True
+            summary.chunks, summary.generation = plan.base.chunks, plan.base.generation
+        else:
+            manifest = build(cfg, plan, summary, progress)
+            commit_generation(cfg, manifest, plan.previous)
+            summary.chunks, summary.generation = manifest.chunks, manifest.generation
     summary.seconds = time.perf_counter() - t0
     return summary
 

@@ -8,9 +8,12 @@ index untouched and answering. The pointer records the embedding model that buil
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +26,7 @@ from assistant.models import EMBEDDING_MODEL_ID as MODEL_ID
 from assistant.models import Chunk, Document, DocumentMeta
 
 CURRENT = "CURRENT.json"
+LOCK = ".ingest.lock"
 GENERATIONS = "generations"
 KEEP_GENERATIONS = 2  # the live one and the one before, for readers that opened it
 
@@ -88,6 +92,19 @@ def save_generation(
         for c in chunks:
             fh.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
     bm25.save(folder / "bm25")
+
+
+@contextmanager
+def writer_lock(index_dir: Path) -> Iterator[None]:
+    """One writer at a time (an ingest from the terminal, an upload from the page): each
+    builds on the live generation, so two at once would each drop what the other added."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with (index_dir / LOCK).open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def commit(index_dir: Path, manifest: Manifest) -> None:
