@@ -144,7 +144,7 @@ def test_an_upload_goes_in_under_its_own_name(small: Config, tmp_path: Path) -> 
     assert summary.added_docs == ["养老 服务.txt"] and not summary.skipped
     assert (small.paths.sources / "养老 服务.txt").is_file()
     refused = add_files(small, [upload], names=["养老.exe"])
-    assert "not a supported type" in refused.skipped[0].reason
+    assert "unsupported file type" in refused.skipped[0].reason
 
 
 def test_a_bad_file_is_refused_and_nothing_changes(small: Config, tmp_path: Path) -> None:
@@ -155,7 +155,7 @@ def test_a_bad_file_is_refused_and_nothing_changes(small: Config, tmp_path: Path
     image.write_bytes(b"\x89PNG")
     summary = add_files(small, [empty, image])
     reasons = {Path(s.path).name: s.reason for s in summary.skipped}
-    assert reasons["empty.txt"] == "empty file" and "not a supported type" in reasons["scan.png"]
+    assert reasons["empty.txt"] == "empty file" and "unsupported file type" in reasons["scan.png"]
     assert not (small.paths.sources / "empty.txt").exists()
     assert generation(small) == before and indexed(small) == {"parks.txt", "schools.txt"}
 

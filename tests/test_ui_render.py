@@ -9,7 +9,7 @@ import pytest
 
 from assistant.corpus.ingest import IngestSummary
 from assistant.corpus.load import LoadError, load_file
-from assistant.corpus.manage import Added, AddResult, Refused
+from assistant.corpus.library import FileOutcome
 from assistant.models import Citation, Document, DocumentMeta, Response
 from assistant.ui import render as R
 from assistant.ui.filters import date_problem, make_filters, parse_date
@@ -242,7 +242,8 @@ def _loader_reasons(tmp: Path) -> list[str]:
 
 def test_every_loader_reason_is_said_in_chinese(tmp_path: Path) -> None:
     reasons = _loader_reasons(tmp_path)
-    reasons += ["unsupported file type: .exe", "unusable file name", "the same name twice"]
+    reasons += ["unsupported file type: .exe (.txt .md)", "unusable file name"]
+    reasons += ["another file added is also named a.txt", "no such file or folder"]
     for reason in reasons:
         said = file_reason(reason)
         assert not said.startswith("无法入库"), (reason, said)  # a known message, worded
@@ -270,15 +271,12 @@ def test_an_upload_is_reported_file_by_file() -> None:
         meta=DocumentMeta("罗湖区八届人大四次会议胜利闭幕", "2024-01-12", "罗湖区人民政府", "news"),
         script="hans",
     )
-    result = AddResult(
-        added=[Added("new.txt", "new.txt", "added", doc)],
-        refused=[
-            Refused("tool.exe", "unsupported file type: .exe"),
-            Refused("e.txt", "empty file"),
-        ],
-        summary=IngestSummary(seconds=3.2),
-    )
-    html = R.ingest_report(result, {"new.txt": 6})
+    files = [
+        FileOutcome("new.txt", "new.txt", "added"),
+        FileOutcome("tool.exe", "", "refused", "unsupported file type: .exe (.txt .md)"),
+        FileOutcome("e.txt", "", "refused", "empty file"),
+    ]
+    html = R.ingest_report(files, IngestSummary(seconds=3.2), {"new.txt": doc}, {"new.txt": 6})
     assert "新增 1 份" in html and "未入库 2 份" in html and "其他报告保持不变" in html
     assert "已入库，《罗湖区八届人大四次会议胜利闭幕（2024年）》2024-01-12，6 个段落" in html
     assert "不支持这种文件（.exe）" in html and "文件是空的" in html

@@ -23,6 +23,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from assistant.config import Config
 from assistant.corpus.ingest import (
@@ -152,11 +153,16 @@ def incoming_files(
     refused: list[Skipped] = []
     for i, path in enumerate(paths):
         name = safe_name(names[i]) if names else path.name
+        if not Path(name).stem:
+            refused.append(Skipped(str(path), "unusable file name"))
+            continue
         if not path.exists():
             refused.append(Skipped(str(path), "no such file or folder"))
             continue
         if path.is_file() and (Path(name).suffix.lower() not in exts or name == MANIFEST):
-            refused.append(Skipped(str(path), f"not a supported type ({' '.join(sorted(exts))})"))
+            kind = Path(name).suffix.lower() or "none"
+            supported = " ".join(sorted(exts))
+            refused.append(Skipped(str(path), f"unsupported file type: {kind} ({supported})"))
             continue
         files = {name: path} if path.is_file() else scan([path], cfg.ingest.extensions)
         for rel, file in files.items():
@@ -231,6 +237,40 @@ def remove_documents(
 def prune(cfg: Config, progress: Progress | None = None) -> IngestSummary:
     """Remove the documents whose files are gone from the sources folder."""
     return remove_documents(cfg, [d.doc_id for d in missing_documents(cfg)], progress)
+
+
+Outcome = Literal["added", "updated", "unchanged", "refused"]
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What a change did with one file it was given (the page reports uploads this way)."""
+
+    name: str  # as given: an upload's original name
+    doc_id: str  # the document it became ("" when refused)
+    status: Outcome
+    reason: str = ""  # why it was refused, one line
+
+
+def file_outcomes(
+    cfg: Config, paths: Sequence[Path], summary: IngestSummary, names: Sequence[str] | None = None
+) -> list[FileOutcome]:
+    """File by file, what `add_files(cfg, paths, names=names)` did, read off its summary."""
+    why = {s.path: s.reason for s in summary.skipped}
+    out: list[FileOutcome] = []
+    for i, path in enumerate(paths):
+        name = names[i] if names else path.name
+        doc_id = doc_id_of(path, cfg.paths.sources) or safe_name(name)
+        reason = why.get(str(path)) or why.get(str(cfg.paths.sources / doc_id))
+        if reason:
+            out.append(FileOutcome(name, "", "refused", reason))
+        elif doc_id in summary.added_docs:
+            out.append(FileOutcome(name, doc_id, "added"))
+        elif doc_id in summary.changed_docs:
+            out.append(FileOutcome(name, doc_id, "updated"))
+        else:
+            out.append(FileOutcome(name, doc_id, "unchanged"))
+    return out
 
 
 def _unreadable(cfg: Config, path: Path) -> str:

@@ -18,9 +18,11 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from assistant.answer.citations import drawn_on
-from assistant.corpus.manage import AddResult, RemoveResult
+from assistant.corpus.ingest import IngestSummary
+from assistant.corpus.library import FileOutcome
 from assistant.models import CITE_MARKER as CITE
 from assistant.models import Citation, Document, DocumentMeta, FactPoint, Response
 from assistant.textnorm import is_traditional, to_simplified, to_traditional
@@ -471,48 +473,52 @@ def local_time(iso: str) -> str:
     return f'<time class="local" datetime="{esc(iso)}">{shown}</time>'
 
 
-def ingest_report(result: AddResult, chunks: dict[str, int]) -> str:
+def ingest_report(
+    files: list[FileOutcome],
+    summary: IngestSummary,
+    documents: dict[str, Document],
+    chunks: dict[str, int],
+) -> str:
     """What an upload did, file by file: taken (with its title, date and what cleaning
-    did), unchanged, or refused with the reason."""
+    did), unchanged, or refused with the reason; `documents` are the index's after it."""
     lines = []
-    for a in result.added:
-        meta = a.document.meta
-        what = f"《{esc(doc_title(meta))}》{esc(meta.date or '日期未知')}"
-        if a.status == "unchanged":
-            note = f"与已入库的版本相同，未改动（{what}）"
-            lines.append(f"<li class='same'>➖ <b>{esc(a.name)}</b>：{note}</li>")
+    for f in files:
+        if f.status == "refused":
+            why = esc(file_reason(f.reason))
+            lines.append(f"<li class='bad'>⛔ <b>{esc(f.name)}</b>：未入库，{why}</li>")
             continue
-        verb = "已入库" if a.status == "added" else "已更新"
-        count = chunks.get(a.doc_id, 0)
+        doc = documents.get(f.doc_id)
+        meta = doc.meta if doc else None
+        what = f"《{esc(doc_title(meta))}》{esc(meta.date or '日期未知')}" if meta else ""
+        if f.status == "unchanged" or doc is None:
+            note = f"与已入库的版本相同，未改动（{what}）"
+            lines.append(f"<li class='same'>➖ <b>{esc(f.name)}</b>：{note}</li>")
+            continue
+        verb = "已入库" if f.status == "added" else "已更新"
+        count = chunks.get(f.doc_id, 0)
         lines.append(
-            f"<li class='ok'>✅ <b>{esc(a.name)}</b>：{verb}，{what}，{count} 个段落。"
-            f"<div class='cleaning'>清洗：{cleaning_summary(a.document)}</div></li>"
+            f"<li class='ok'>✅ <b>{esc(f.name)}</b>：{verb}，{what}，{count} 个段落。"
+            f"<div class='cleaning'>清洗：{cleaning_summary(doc)}</div></li>"
         )
-    for r in result.refused:
-        lines.append(
-            f"<li class='bad'>⛔ <b>{esc(r.name)}</b>：未入库，{esc(file_reason(r.reason))}</li>"
-        )
-    s = result.summary
-    added = sum(a.status == "added" for a in result.added)
-    updated = sum(a.status == "updated" for a in result.added)
-    same = sum(a.status == "unchanged" for a in result.added)
-    parts = [f"新增 {added} 份", f"更新 {updated} 份"]
-    parts += [f"未变化 {same} 份"] if same else []
-    parts += [f"未入库 {len(result.refused)} 份"] if result.refused else []
-    kind = "warn" if result.refused else "ok"
-    head = f"入库完成：{'，'.join(parts)}（用时 {s.seconds:.1f} 秒）。其他报告保持不变。"
+    counts = {k: sum(f.status == k for f in files) for k in ("added", "updated", "unchanged")}
+    refused = sum(f.status == "refused" for f in files)
+    parts = [f"新增 {counts['added']} 份", f"更新 {counts['updated']} 份"]
+    parts += [f"未变化 {counts['unchanged']} 份"] if counts["unchanged"] else []
+    parts += [f"未入库 {refused} 份"] if refused else []
+    kind = "warn" if refused else "ok"
+    head = f"入库完成：{'，'.join(parts)}（用时 {summary.seconds:.1f} 秒）。其他报告保持不变。"
     return f"{banner(kind, head)}<ul class='ingest-report'>{''.join(lines)}</ul>"
 
 
-def removal_report(result: RemoveResult) -> str:
-    names = "、".join(f"《{esc(doc_title(d.meta))}》" for d in result.removed)
+def removal_report(removed: Document, summary: IngestSummary) -> str:
     where = (
-        f"原文件已移到 <code>{esc(str(result.moved_to[0].parent))}</code>，需要时可放回 sources "
-        "文件夹重新入库。"
-        if result.moved_to
+        f"原文件已移到 <code>{esc(str(Path(summary.set_aside[0]).parent))}</code>，需要时可放回 "
+        "sources 文件夹重新入库。"
+        if summary.set_aside
         else ""
     )
-    return banner("ok", f"已从索引中删除{names}，回答不会再引用它。{where}")
+    title = f"《{esc(doc_title(removed.meta))}》"
+    return banner("ok", f"已从索引中删除{title}，回答不会再引用它。{where}")
 
 
 def banner(kind: str, text: str) -> str:

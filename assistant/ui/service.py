@@ -14,9 +14,10 @@ from assistant.answer.pipeline import Pipeline
 from assistant.backends import registry
 from assistant.backends.registry import FALLBACK
 from assistant.config import Config
-from assistant.corpus.ingest import IngestSummary, Progress, ingest, scan
+from assistant.corpus import library
+from assistant.corpus.ingest import IngestSummary, Progress, scan
+from assistant.corpus.library import FileOutcome
 from assistant.corpus.load import content_hash
-from assistant.corpus.manage import AddResult, RemoveResult, Stage, add_files, remove_documents
 from assistant.index.embed import E5Embedding
 from assistant.index.generations import read_manifest
 from assistant.index.live import Index
@@ -180,20 +181,25 @@ class Service:
         files: Sequence[Path],
         names: Sequence[str] | None = None,
         progress: Progress | None = None,
-        on_stage: Stage | None = None,
-    ) -> AddResult:
-        """Uploaded files into the sources folder and the index (corpus.manage.add_files)."""
+    ) -> tuple[list[FileOutcome], IngestSummary]:
+        """Uploaded files into the sources folder and the index (`library.add_files`): what
+        became of each, and the ingest's summary."""
         with self._writing:
-            return add_files(self.cfg, files, names, progress, on_stage)
+            summary = library.add_files(self.cfg, files, progress, names)
+        return library.file_outcomes(self.cfg, files, summary, names), summary
 
-    def remove(self, doc_id: str) -> RemoveResult:
+    def remove(self, doc_id: str) -> tuple[Document, IngestSummary]:
+        """The document removed (its file set aside) and the ingest's summary."""
         with self._writing:
-            return remove_documents(self.cfg, [doc_id])
+            gone = library.document(self.cfg, doc_id)
+            return gone, library.remove_documents(self.cfg, [doc_id])
 
     def sync(self, progress: Progress | None = None) -> IngestSummary:
-        """The index brought in line with the sources folder, as `assistant ingest` does."""
+        """The index brought in line with the sources folder: what `assistant ingest
+        --prune` does, after the page has listed the removals and staff confirmed them."""
         with self._writing:
-            return ingest(self.cfg, progress=progress)
+            gone = [d.doc_id for d in library.missing_documents(self.cfg)]
+            return library.update(self.cfg, remove=gone, progress=progress)
 
     # backends ---------------------------------------------------------------------------
 

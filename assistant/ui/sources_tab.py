@@ -4,7 +4,7 @@ Staff upload reports (several at once) and watch them ingested with a progress b
 file's outcome is said in words (taken, with what cleaning did; unchanged; refused and
 why). A report is removed after a confirmation. "按 sources 文件夹重新入库" brings the index in
 line with the folder as `assistant ingest` does, listing any removal for confirmation
-first. All of it goes through `corpus.manage` / `corpus.ingest`, one change at a time.
+first. All of it goes through `corpus.library` (one ingest per change), one change at a time.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def layout(service: Service) -> Tab:
             label=f"上传报告（{' '.join(exts)}，可一次选多个）",
             file_count="multiple",
             # No file_types: gradio would refuse a whole batch, in English, for one file of
-            # another kind; corpus.manage refuses that file alone, with its reason.
+            # another kind; corpus.library refuses that file alone, with its reason.
             type="filepath",
             height=140,
             scale=4,
@@ -107,20 +107,15 @@ def layout(service: Service) -> Tab:
 
 
 class _Bar:
-    """corpus.manage's stages and the embedder's progress as one gradio progress bar: reading
-    the files takes the first tenth, embedding most of the rest."""
+    """An ingest's progress as one gradio progress bar: reading and cleaning the files
+    takes the first tenth, embedding most of the rest."""
 
     def __init__(self, progress: gr.Progress) -> None:
         self.progress = progress
         self.total = self.done = 0
 
-    def stage(self, what: str, name: str, i: int, n: int) -> None:
-        if what == "read":
-            self.progress(0.1 * (i - 1) / max(n, 1), desc=f"读取并清洗 {name}（{i}/{n}）")
-        elif what == "embed":
-            self.progress(0.1, desc="切分段落、计算向量…")
-        elif what == "commit":
-            self.progress(0.97, desc="写入索引…")
+    def reading(self, names: list[str]) -> None:
+        self.progress(0.02, desc=f"读取并清洗 {len(names)} 份文件…")
 
     def start(self, total: int) -> None:
         self.total, self.done = total, 0
@@ -149,14 +144,17 @@ def wire(service: Service, tab: Tab, docs: gr.Dropdown, banner: gr.HTML) -> None
         if not files:
             return (R.banner("warn", "请先选择要上传的文件。"), *(gr.skip() for _ in changed), None)
         paths = [Path(f) for f in files]
+        names = [p.name for p in paths]
         bar = _Bar(progress)
+        bar.reading(names)
         try:
-            result = service.add_files(paths, [p.name for p in paths], bar, bar.stage)
+            outcomes, summary = service.add_files(paths, names, bar)
         except Exception as err:  # the index stays as it was: say so, not a traceback
             message = f"入库失败：{err}。原有索引没有改变。"
             return (R.banner("error", R.esc(message)), *after(), gr.skip())
-        counts = _chunk_counts(service)
-        return (R.ingest_report(result, counts), *after(), None)
+        documents = service.index().documents
+        report = R.ingest_report(outcomes, summary, documents, _chunk_counts(service))
+        return (report, *after(), None)
 
     def ask_remove(doc_id: str) -> tuple[Any, ...]:
         try:
@@ -208,7 +206,7 @@ def wire(service: Service, tab: Tab, docs: gr.Dropdown, banner: gr.HTML) -> None
                     said += f"<br>⛔ {R.esc(Path(skipped.path).name)}：未入库，{why}"
                 message = R.banner("warn" if summary.skipped else "ok", said)
             else:
-                message = R.removal_report(service.remove(pending))
+                message = R.removal_report(*service.remove(pending))
         except (KeyError, ValueError) as err:
             message = R.banner("error", R.esc(_refusal(err)))
         except Exception as err:  # the index stays as it was
@@ -260,6 +258,6 @@ def _refusal(err: Exception) -> str:
     text = str(err).strip("'\"")
     if "at least one" in text:
         return "不能删除最后一份文件：索引里至少要保留一份报告。"
-    if "no such document" in text:
+    if "no indexed document" in text:
         return "索引中已经没有这份文件（可能刚被删除），请刷新。"
     return text

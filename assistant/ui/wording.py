@@ -35,7 +35,8 @@ _FILE = _rules(
         lambda m: f"不支持这种文件（{m[1]}），请上传 .txt .md .html .pdf .docx",
     ),
     (r"^unusable file name", lambda m: "文件名无法使用，请改名后再上传"),
-    (r"^the same name twice", lambda m: "同一批上传中有同名文件，只收第一个"),
+    (r"^another file added is also named", lambda m: "同一批上传中有同名文件，只收第一个"),
+    (r"^no such file or folder", lambda m: "找不到这个文件"),
 )
 
 _BACKEND = _rules(
@@ -80,7 +81,7 @@ def _say(rules: list[Rule], text: str, lead: str) -> str:
 
 
 def file_reason(reason: str) -> str:
-    """Why a file was not taken, as the loader or `corpus.manage` said it."""
+    """Why a file was not taken, as the loader or `corpus.library` said it."""
     return _say(_FILE, reason, "无法入库")
 
 

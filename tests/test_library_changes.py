@@ -1,4 +1,5 @@
-"""Adding files and removing documents by name: the others stay, nothing half-done."""
+"""Adding files and removing documents by name (`corpus.library`, as the page calls it): the
+others stay, and a change that fails leaves nothing half-done."""
 
 from __future__ import annotations
 
@@ -10,9 +11,16 @@ import pytest
 from assistant.answer.factory import open_pipeline
 from assistant.answer.pipeline import ask
 from assistant.config import Config
-from assistant.corpus import manage
-from assistant.corpus.ingest import ingest
-from assistant.corpus.manage import add_files, remove_documents, safe_name
+from assistant.corpus import ingest as ingest_module
+from assistant.corpus import library
+from assistant.corpus.ingest import EmptyCorpus, ingest
+from assistant.corpus.library import (
+    UnknownDocument,
+    add_files,
+    file_outcomes,
+    remove_documents,
+    safe_name,
+)
 from assistant.index import Index, read_manifest
 from tests.conftest import ROOT, SOURCES, make_config
 
@@ -58,16 +66,19 @@ def test_adding_keeps_the_others_and_refuses_bad_files(one_doc: Config, tmp_path
         empty__txt=b"",
         tool__exe=b"MZ\x90\x00",
     )
-    result = add_files(cfg, files)
-    assert [(a.doc_id, a.status) for a in result.added] == [("closing.txt", "added")]
-    reasons = {r.name: r.reason for r in result.refused}
+    summary = add_files(cfg, files)
+    outcomes = file_outcomes(cfg, files, summary)
+    assert [(o.doc_id, o.status) for o in outcomes if o.status != "refused"] == [
+        ("closing.txt", "added")
+    ]
+    reasons = {o.name: o.reason for o in outcomes if o.status == "refused"}
     assert "empty" in reasons["empty.txt"] and "unsupported file type" in reasons["tool.exe"]
 
     index = Index.open(cfg)
     assert set(index.documents) == {NEWS, "closing.txt"}
     assert news_chunks <= {c.chunk_id for c in index.chunks}  # the other report stays whole
-    assert result.summary.reused_chunks == len(news_chunks)  # ... and is not embedded again
-    assert result.summary.embedded_chunks == len(index.chunks) - len(news_chunks)
+    assert summary.reused_chunks == len(news_chunks)  # ... and is not embedded again
+    assert summary.embedded_chunks == len(index.chunks) - len(news_chunks)
     assert (cfg.paths.sources / "closing.txt").read_bytes() == CLOSING.read_bytes()
     assert not (cfg.paths.sources / "empty.txt").exists()
 
@@ -77,15 +88,17 @@ def test_adding_keeps_the_others_and_refuses_bad_files(one_doc: Config, tmp_path
     assert ingest(cfg).up_to_date
 
     again = add_files(cfg, files[:1])
-    assert again.added[0].status == "unchanged" and again.summary.up_to_date
+    assert file_outcomes(cfg, files[:1], again)[0].status == "unchanged" and again.up_to_date
     assert read_manifest(cfg.paths.index_dir) == index.manifest
 
 
 def test_a_changed_upload_updates_its_document(one_doc: Config, tmp_path: Path) -> None:
     added = "\n罗湖区新增测试段落,共计42个试点项目。\n"
     text = (SOURCES / NEWS).read_text(encoding="utf-8") + added
-    result = add_files(one_doc, uploads(tmp_path, x__txt=text.encode()), names=[NEWS])
-    assert result.added[0].status == "updated" and result.summary.embedded_chunks <= 2
+    files = uploads(tmp_path, x__txt=text.encode())
+    summary = add_files(one_doc, files, names=[NEWS])
+    assert file_outcomes(one_doc, files, summary, [NEWS])[0].status == "updated"
+    assert summary.embedded_chunks <= 2
     index = Index.open(one_doc)
     assert list(index.documents) == [NEWS]
     assert any("42个试点项目" in c.text for c in index.chunks)
@@ -94,18 +107,17 @@ def test_a_changed_upload_updates_its_document(one_doc: Config, tmp_path: Path) 
 def test_removing_moves_the_file_out_and_keeps_the_rest(one_doc: Config, tmp_path: Path) -> None:
     cfg = one_doc
     add_files(cfg, uploads(tmp_path, meeting__txt=(SOURCES / MEETING).read_bytes()))
-    result = remove_documents(cfg, [NEWS])
-    assert [d.doc_id for d in result.removed] == [NEWS]
-    assert result.summary.embedded_chunks == 0
+    summary = remove_documents(cfg, [NEWS])
+    assert summary.removed_docs == [NEWS] and summary.embedded_chunks == 0
     index = Index.open(cfg)
     assert list(index.documents) == ["meeting.txt"]
     assert not (cfg.paths.sources / NEWS).exists()
-    (moved,) = result.moved_to
+    (moved,) = map(Path, summary.set_aside)
     assert moved.read_bytes() == (SOURCES / NEWS).read_bytes()
-    assert cfg.paths.data_dir / manage.REMOVED_DIR in moved.parents
+    assert cfg.paths.data_dir / library.SET_ASIDE in moved.parents
     assert ingest(cfg).up_to_date  # a later ingest does not bring it back
 
-    with pytest.raises(KeyError, match=r"nope\.txt"):
+    with pytest.raises(UnknownDocument, match=r"nope\.txt"):
         remove_documents(cfg, ["nope.txt"])
     assert read_manifest(cfg.paths.index_dir) == index.manifest
 
@@ -119,14 +131,14 @@ def test_a_failed_commit_leaves_index_and_sources_as_they_were(
     def full_disk(*args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(manage, "commit_generation", full_disk)
+    monkeypatch.setattr(ingest_module, "commit_generation", full_disk)
     with pytest.raises(OSError):
         add_files(one_doc, uploads(tmp_path, closing__txt=CLOSING.read_bytes()))
     assert read_manifest(one_doc.paths.index_dir) == before
     assert sorted(p.name for p in one_doc.paths.sources.iterdir()) == [NEWS]
     monkeypatch.undo()
     add_files(one_doc, uploads(tmp_path, closing__txt=CLOSING.read_bytes()))
-    monkeypatch.setattr(manage, "commit_generation", full_disk)
+    monkeypatch.setattr(ingest_module, "commit_generation", full_disk)
     with pytest.raises(OSError):
         remove_documents(one_doc, [NEWS])
     assert (one_doc.paths.sources / NEWS).exists()
@@ -134,7 +146,7 @@ def test_a_failed_commit_leaves_index_and_sources_as_they_were(
 
 
 def test_the_last_document_is_not_removed(one_doc: Config) -> None:
-    with pytest.raises(ValueError, match="at least one"):
+    with pytest.raises(EmptyCorpus, match="at least one"):
         remove_documents(one_doc, [NEWS])
     assert list(Index.open(one_doc).documents) == [NEWS]
 
@@ -143,4 +155,4 @@ def test_safe_names_stay_in_the_sources_folder() -> None:
     assert safe_name("../../etc/passwd.txt") == "passwd.txt"
     assert safe_name("C:\\Users\\a\\2024年 报告.docx") == "2024年 报告.docx"
     assert safe_name(".hidden?.md") == "hidden_.md"
-    assert len(safe_name("字" * 300 + ".pdf")) == manage.MAX_NAME
+    assert len(safe_name("字" * 300 + ".pdf")) == 120
