@@ -31,6 +31,7 @@ from pydantic import ValidationError
 from assistant.answer.conversation import Conversation
 from assistant.answer.events import Event
 from assistant.answer.factory import PipelineFactory
+from assistant.answer.filters import make_filters
 from assistant.answer.pipeline import Pipeline, ask_stream, retrieve_passages
 from assistant.config import Config, ConfigError, load_config
 from assistant.corpus import library
@@ -38,7 +39,6 @@ from assistant.corpus.ingest import IngestSummary, Progress
 from assistant.index.generations import read_manifest
 from assistant.index.live import Index
 from assistant.models import Citation, Document, DocumentInfo, Response
-from assistant.ui.filters import make_filters
 
 
 class Assistant:

@@ -251,10 +251,10 @@ def ask(
     Prints the answer, one line per cited passage (the passages with --show-passages) and
     how the answer was made, with its timings. What it is doing meanwhile goes to standard
     error."""
+    from assistant.answer.filters import make_filters
     from assistant.answer.pipeline import ask_stream
     from assistant.console import StatusLine, follow, print_response
     from assistant.corpus.library import find_documents
-    from assistant.ui.filters import make_filters
 
     try:
         filters = make_filters(list(doc_ids), date_from, date_to)

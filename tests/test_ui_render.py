@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from assistant.answer.filters import date_problem, make_filters, parse_date
 from assistant.corpus.ingest import IngestSummary
-from assistant.corpus.load import LoadError, load_file
 from assistant.corpus.library import FileOutcome
+from assistant.corpus.load import LoadError, load_file
 from assistant.models import Citation, Document, DocumentMeta, Response
 from assistant.ui import render as R
-from assistant.ui.filters import date_problem, make_filters, parse_date
 from assistant.ui.wording import backend_reason, file_reason
 
 

@@ -30,10 +30,10 @@ from typing import Any
 
 import gradio as gr
 
+from assistant.answer.filters import date_problem
 from assistant.config import Config
 from assistant.ui import render as R
 from assistant.ui import sources_tab
-from assistant.ui.filters import date_problem
 from assistant.ui.service import IndexUnavailable, Service
 from assistant.ui.session import (
     ChatState,

@@ -17,12 +17,12 @@ from typing import Any
 
 from assistant.answer.conversation import Turn
 from assistant.answer.events import Retrieved, Retry, Rewritten, Token
+from assistant.answer.filters import filters_note, make_filters
 from assistant.answer.pipeline import ask_stream
 from assistant.backends.base import BackendError
 from assistant.models import Citation, Response
 from assistant.ui import render as R
 from assistant.ui.feedback import FeedbackRecord
-from assistant.ui.filters import filters_note, make_filters
 from assistant.ui.history import Conversation, title_of
 from assistant.ui.service import IndexUnavailable, Service
 

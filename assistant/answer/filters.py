@@ -1,4 +1,5 @@
-"""The page's filters: dates as staff type them, checked, turned into retrieval filters."""
+"""Filters as staff type them (documents, dates), checked and turned into retrieval filters:
+the page, the command line and the Python API read dates by the same rules."""
 
 from __future__ import annotations
 
