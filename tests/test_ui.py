@@ -76,12 +76,22 @@ class Tab:
         backend: str = "extractive",
         script: str = R.AUTO,
     ) -> tuple[list[dict[str, Any]], str]:
-        """(chat messages, passages panel HTML) after the answer is complete."""
+        """(chat messages, passages panel HTML) after the answer is complete: the verified
+        one, and with a model's backend, the model's phrasing after it (as the page chains
+        the two)."""
         out = self.client.predict(
             question, docs or [], start, end, backend, script, self.browser, api_name="/ask"
         )
         self.browser = out[4]
-        return chat_of(out[0]), out[1]
+        chat, panel = chat_of(out[0]), out[1]
+        if backend != "extractive":
+            chat, panel = self.phrase(script)
+        return chat, panel
+
+    def phrase(self, script: str = R.AUTO) -> tuple[list[dict[str, Any]], str]:
+        """The model's phrasing of the last answer (the page's second step)."""
+        chat, panel = self.client.predict(script, api_name="/phrase")
+        return chat_of(chat), panel
 
     def submit(self, question: str, backend: str = "extractive") -> Any:
         args = (question, [], "", "", backend, R.AUTO, self.browser)
@@ -185,19 +195,28 @@ def test_the_answer_streams_into_the_chat(tab: Tab) -> None:
     assert "332亿元" in last_answer(chats[-1])
 
 
-def test_generator_tokens_stream_then_the_checked_answer(tab: Tab, fake_llm: SlowFake) -> None:
+def test_the_verified_answer_first_then_the_models_checked_phrasing(
+    tab: Tab, fake_llm: SlowFake
+) -> None:
     fake_llm.script, fake_llm.delay = [LONG_ANSWER], 0.02
-    job = tab.submit(Q_FUND, backend="openai")
+    def drafts_asked() -> int:
+        return sum(s.path.endswith("/chat/completions") for s in fake_llm.seen)
+
+    asked = drafts_asked()
+    verified = last_answer(tab.submit(Q_FUND, backend="openai").result(timeout=120)[0])
+    # At once, before the model is asked: the answer quoted from the passages, linked.
+    assert drafts_asked() == asked
+    assert "6.6亿元" in verified and 'href="#cite-0-1"' in verified
+    assert 'class="phrasing"' in verified  # ... and that the model's phrasing is to come
+    job = tab.client.submit(R.AUTO, api_name="/phrase")
     job.result(timeout=120)
-    chats = [chat_of(out[0]) for out in job.outputs()]
-    drafts = [
-        message_text(chat[-1])
-        for chat in chats
-        if chat[-1]["role"] == "assistant" and 'class="cursor"' in message_text(chat[-1])
-    ]
+    shown = [last_answer(out[0]) for out in job.outputs() if out[0]]
+    drafts = [m for m in shown if 'class="phrasing"' in m and 'class="cursor"' in m]
     assert len(drafts) >= 2 and len(drafts[-1]) > len(drafts[0])  # grew piece by piece
-    final = last_answer(job.outputs()[-1][0])
-    assert "6.6亿元" in final and 'href="#cite-0-1"' in final and "cursor" not in final
+    assert all("6.6亿元" in m for m in drafts)  # under the verified answer, which stays
+    final = shown[-1]
+    assert "这笔资金用于扶持企业" in final and 'href="#cite-0-1"' in final
+    assert "cursor" not in final and 'class="phrasing"' not in final
 
 
 def test_a_follow_up_shows_its_standalone_rewrite(tab: Tab) -> None:
@@ -232,22 +251,25 @@ def test_a_backend_fault_is_said_in_chinese_above_the_extractive_answer(
     assert R.linked_answer(expected, 0, R.turn_script(Q_FUND, R.AUTO)) in answer
 
 
-def test_stop_ends_a_long_generation_and_its_links_still_work(tab: Tab, fake_llm: SlowFake) -> None:
+def test_stop_ends_a_long_phrasing_and_the_verified_answer_stands(
+    tab: Tab, fake_llm: SlowFake
+) -> None:
     fake_llm.script, fake_llm.delay = [LONG_ANSWER * 3], 0.3
-    job = tab.submit(Q_FUND, backend="openai")
+    tab.submit(Q_FUND, backend="openai").result(timeout=120)
+    job = tab.client.submit(R.AUTO, api_name="/phrase")
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        outs = job.outputs()
-        if outs and 'href="#cite-0-' in message_text(chat_of(outs[-1][0])[-1]):
+        outs = [o for o in job.outputs() if o[0]]
+        if outs and "罗湖区" in last_answer(outs[-1][0]).split('class="phrasing"')[-1]:
             break
         time.sleep(0.2)
     else:
-        pytest.fail("no cited token streamed")
+        pytest.fail("no draft streamed")
     t0 = time.monotonic()
     chat, panel = tab.client.predict(R.AUTO, api_name="/stop")
     stopped = last_answer(chat)
-    assert "已停止生成" in stopped and "罗湖区" in stopped and "cursor" not in stopped
-    # The partial answer's [n] link to the passage the model was given, shown in the panel.
+    assert "6.6亿元" in stopped and "cursor" not in stopped and 'class="phrasing"' not in stopped
+    # The verified answer's [n] still link to its passage, shown in the panel.
     n = re.search(r'<a class="cite" href="#cite-0-(\d+)">', stopped)
     assert n and f'class="cite-card n{n.group(1)}"' in stopped
     assert f'id="cite-0-{n.group(1)}"' in panel and "6.6亿元" in panel
@@ -256,7 +278,7 @@ def test_stop_ends_a_long_generation_and_its_links_still_work(tab: Tab, fake_llm
     assert job.done(), "the generation kept running after stop"
     fake_llm.delay = 0.0
     chat, _ = tab.ask(Q_INVEST)  # the session (and the backend) answer again
-    assert "332亿元" in last_answer(chat) and "已停止生成" in message_text(chat[1])
+    assert "332亿元" in last_answer(chat)
 
 
 def test_a_passage_opens_the_whole_document_at_that_place(tab: Tab) -> None:
@@ -475,22 +497,26 @@ def test_under_load_each_asker_sees_their_place_in_the_queue(
         update={"base_url": fake_llm.base_url, "model": "fake-model", "retries": 0, "timeout": 10}
     )
     cfg = ui_config(corpus_config, tmp_path / "data", openai=openai)
-    cfg = cfg.model_copy(update={"ui": cfg.ui.model_copy(update={"concurrency": 1})})
-    fake_llm.script, fake_llm.delay = [LONG_ANSWER], 0.05
+    fake_llm.script, fake_llm.delay = [LONG_ANSWER, LONG_ANSWER], 0.05
     with running_ui(cfg) as url:
         busy, waiting = Tab(url), Tab(url)
-        first = busy.submit(Q_FUND, backend="openai")
-        while not first.outputs():
+        busy.submit(Q_FUND, backend="openai").result(timeout=60)
+        first = busy.client.submit(R.AUTO, api_name="/phrase")  # the model is busy with it
+        while not [o for o in first.outputs() if o[0]]:
             time.sleep(0.05)
-        second = waiting.submit(Q_INVEST)
+        # The other asker gets the verified answer at once, the model being busy or not ...
+        verified = last_answer(waiting.submit(Q_FUND, backend="openai").result(timeout=60)[0])
+        assert "6.6亿元" in verified and not first.done()
+        # ... and waits for the model's phrasing in line, seeing their place.
+        second = waiting.client.submit(R.AUTO, api_name="/phrase")
         ranks = []
         while not second.done():
             status = second.status()
             if status.rank is not None and status.queue_size:
                 ranks.append((status.rank, status.queue_size))
             time.sleep(0.05)
-        assert ranks and ranks[0][0] == 0  # first in line, behind the one being answered
-        assert "332亿元" in last_answer(second.result()[0])
+        assert ranks and ranks[0][0] == 0  # first in line, behind the one being phrased
+        assert "这笔资金用于扶持企业" in last_answer(second.result()[0])
         first.result(timeout=60)
     fake_llm.delay = 0.0
 

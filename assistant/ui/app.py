@@ -48,6 +48,7 @@ from assistant.ui.session import (
     new_state,
     open_conversation,
     panel,
+    phrase_turn,
     record_feedback,
     save_turn,
     start_new,
@@ -371,6 +372,16 @@ def _answering(service: Service) -> dict[str, Any]:
     }
 
 
+def _phrasing(service: Service) -> dict[str, Any]:
+    """How the model's phrasing queues: behind every asker's verified answer, at most
+    `[ui] model_concurrency` at once; a waiting asker sees their place on the chat."""
+    return {
+        "show_progress": "minimal",
+        "concurrency_limit": service.cfg.ui.model_concurrency,
+        "concurrency_id": "model",
+    }
+
+
 def _chat_update(st: ChatState, shown: str) -> Any:
     return gr.Chatbot(value=chat_messages(st, shown), feedback_value=feedback_values(st))
 
@@ -471,7 +482,26 @@ def _wire_chat(page: Page, service: Service) -> list[Any]:
     inputs = [page.question, *controls, page.state, page.browser]
     outputs = [page.chatbot, page.state, page.passages, page.question, page.history]
     outputs += [page.browser, page.title]
+
+    def phrase(st: ChatState, shown: str) -> Iterator[tuple[Any, ...]]:
+        """The model's phrasing of the last answer, when its backend has a model to ask."""
+        if not st.turns or not st.turns[-1].phrasing:  # nothing to phrase: the chat as it is
+            yield chat_messages(st, shown), st, panel(st, shown)
+            return
+        i, turn = len(st.turns) - 1, st.turns[-1]
+        for _ in phrase_turn(service, turn):
+            yield chat_messages(st, shown), st, gr.skip()
+        save_turn(service, st, i, Settings())
+        yield chat_messages(st, shown), st, panel(st, shown)
+
     queued = {**_answering(service), "show_progress_on": [page.chatbot]}
+    phrased = {**_phrasing(service), "show_progress_on": [page.chatbot]}
+    phrase_io = ([page.state, page.script], [page.chatbot, page.state, page.passages])
+
+    def then_phrase(event: Any, name: str | None = None) -> Any:
+        api = {"api_name": name} if name else {"api_visibility": "private"}
+        return event.then(phrase, *phrase_io, **api, **phrased)
+
     submitted = page.question.submit(ask, inputs, outputs, api_name="ask", **queued)
     clicked = page.send.click(ask, inputs, outputs, api_visibility="private", **queued)
     example = page.chatbot.example_select(
@@ -479,7 +509,9 @@ def _wire_chat(page: Page, service: Service) -> list[Any]:
     ).then(ask, inputs, outputs, api_visibility="private", **queued)
     again = [*controls, page.state, page.browser]
     retried = page.chatbot.retry(regenerate, again, outputs, api_name="regenerate", **queued)
-    return [submitted, clicked, example, retried]
+    asked = [submitted, clicked, example, retried]
+    phrasings = [then_phrase(submitted, "phrase"), *(then_phrase(e) for e in asked[1:])]
+    return asked + phrasings
 
 
 def _wire_feedback(page: Page, service: Service) -> None:
@@ -589,6 +621,8 @@ def _wire_controls(page: Page, service: Service, answering: list[Any]) -> None:
     kept with the open conversation."""
 
     def on_stop(st: ChatState, shown: str) -> tuple[Any, ...]:
+        if st.turns and st.turns[-1].phrasing:  # the verified answer stays as it is
+            st.turns[-1].prepared, st.turns[-1].draft = None, ""
         if st.turns and not st.turns[-1].finished:
             turn = st.turns[-1]
             turn.stopped = True

@@ -272,6 +272,18 @@ def draft_message(
     return head + body + tail + _cards(cited, turn, script)
 
 
+def phrasing_note(draft: str, script: str) -> str:
+    """Under a verified answer while the model writes its own: what it has so far, without
+    links (its [n] are not the answer's), and that it replaces the answer only once checked."""
+    text = CITE.sub("", draft).strip()
+    if not text:
+        said = show("模型排队改写中；上面是核对过的回答，改写通过核对后会替换它。", script)
+        return f'\n\n<div class="phrasing">⏳ {esc(said)}</div>'
+    said = show("模型正在改写（通过核对后替换上面的回答）：", script)
+    body = esc(show(text, script))
+    return f'\n\n<div class="phrasing">✍️ {esc(said)}{body}<span class="cursor">▍</span></div>'
+
+
 def question_message(question: str, standalone: str, script: str) -> str:
     """The user's bubble, as typed; a follow-up shows the standalone question it was read as."""
     text = md_esc(question)

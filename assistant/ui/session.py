@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.answer.conversation import Turn
-from assistant.answer.events import Retrieved, Retry, Rewritten, Token
+from assistant.answer.events import Retrieved, Retry, Token
 from assistant.answer.filters import filters_note, make_filters
-from assistant.answer.pipeline import ask_stream
+from assistant.answer.pipeline import Prepared, answer_stream, asks_model, prepare, verified
 from assistant.backends.base import BackendError
 from assistant.models import Citation, Response
 from assistant.ui import render as R
@@ -46,6 +46,13 @@ class UITurn:
     passages: list[Citation] = field(default_factory=list)  # what a draft's [n] point at
     rating: str = ""  # "up" | "down" | "": the thumb given to it
     feedback_id: int | None = None  # its row in the feedback store, once rated
+    # The verified answer is shown and the model's phrasing is still to come (queued or
+    # streaming under it): what the model needs, kept for the second phase, never stored.
+    prepared: Prepared | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def phrasing(self) -> bool:
+        return self.prepared is not None
 
     @property
     def finished(self) -> bool:
@@ -96,7 +103,8 @@ def bot_message(turn: UITurn, i: int, chosen: str) -> str:
     if turn.error:
         return f'<div class="notice error">⛔ {turn.error}</div>'
     if turn.response is not None:
-        return R.answer_message(turn.response, i, script, turn.filters_note)
+        shown = R.answer_message(turn.response, i, script, turn.filters_note)
+        return shown + R.phrasing_note(turn.draft, script) if turn.phrasing else shown
     stopped = ""
     if turn.stopped:
         stopped = f'<div class="stopped">⏹ {R.show("已停止生成", script)}</div>'
@@ -182,12 +190,10 @@ def answer_turn(
     start: str | None,
     end: str | None,
 ) -> Iterator[None]:
-    """Run one question through `ask_stream`, updating `turn` as events arrive; yields
-    whenever the page should be redrawn.
-
-    (Where a verified answer shown before the model's phrasing would go: an event carrying
-    a provisional Response sets `turn.response` while the draft keeps streaming under it.)
-    """
+    """The first phase of an answer, quick and without the model: read, retrieve, judge,
+    and the verified answer set as `turn.response`. When the backend's model is to
+    phrase it, `turn.prepared` keeps what `phrase_turn` needs (the page queues that part
+    behind every asker's verified answer). Yields when the page should be redrawn."""
     try:
         filters = make_filters(doc_ids, start, end)
         pipe = service.pipeline(turn.backend)
@@ -203,16 +209,34 @@ def answer_turn(
         for t in st.turns[:-1]
         if t.response is not None and not t.response.refused
     ]
-    events = ask_stream(pipe, turn.question, filters, history=history)
+    try:
+        prepared = prepare(pipe, turn.question, filters, history=history)
+        turn.standalone = prepared.standalone if prepared.rewritten else ""
+        if turn.standalone:
+            yield
+        turn.response = verified(pipe, prepared)
+        if asks_model(pipe, prepared):
+            turn.prepared = prepared
+    except Exception as err:  # a fault must not leave the page spinning: say what happened
+        log.exception("answering %r failed", turn.question)
+        turn.error = R.esc(f"回答时出错：{err}")
+    yield
+
+
+def phrase_turn(service: Service, turn: UITurn) -> Iterator[None]:
+    """The second phase: the model writes its answer under the verified one, which its
+    Response replaces (the model's when it passed the guard, else the extractive answer
+    with the reason). Yields when the page should be redrawn."""
+    prepared = turn.prepared
+    if prepared is None:
+        return
+    events = answer_stream(service.pipeline(turn.backend), prepared)
     last_flush = 0.0
     try:
         for event in events:
-            if turn.stopped:
+            if turn.stopped or turn.prepared is None:
                 return
-            if isinstance(event, Rewritten):
-                turn.standalone = event.standalone
-                yield
-            elif isinstance(event, Retrieved):
+            if isinstance(event, Retrieved):
                 turn.passages = event.passages
             elif isinstance(event, Token):
                 turn.draft += event.text
@@ -224,11 +248,11 @@ def answer_turn(
                 turn.draft, turn.note = "", f"核对未通过（{event.problems}），正在重新生成…"
                 yield
             elif isinstance(event, Response):
-                turn.response = event
-    except Exception as err:  # a fault must not leave the page spinning: say what happened
-        log.exception("answering %r failed", turn.question)
-        turn.error = R.esc(f"回答时出错：{err}")
+                turn.response, turn.draft, turn.note = event, "", ""
+    except Exception:  # the verified answer stands: the page shows it, the log says why
+        log.exception("phrasing %r failed", turn.question)
     finally:
+        turn.prepared = None
         events.close()
 
 
