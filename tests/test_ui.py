@@ -199,6 +199,7 @@ def test_the_verified_answer_first_then_the_models_checked_phrasing(
     tab: Tab, fake_llm: SlowFake
 ) -> None:
     fake_llm.script, fake_llm.delay = [LONG_ANSWER], 0.02
+
     def drafts_asked() -> int:
         return sum(s.path.endswith("/chat/completions") for s in fake_llm.seen)
 
