@@ -109,7 +109,7 @@ def test_an_open_assistant_follows_its_corpus(small: Config, tmp_path: Path) -> 
         assert all(isinstance(d, DocumentInfo) for d in assistant.sources())
         with pytest.raises(UnknownDocument):
             assistant.ask("口袋公园有多少个?", documents=["parks.txt"])
-        with pytest.raises(ValueError, match="无法识别的日期"):
+        with pytest.raises(ValueError, match="起始日期“2019/13/01”无效"):
             assistant.ask("口袋公园有多少个?", date_from="2019/13/01")
         assert assistant.document("schools.txt").meta.title == "罗湖区教育发展情况"
     assert assistant._pipeline is None  # closed by the with block

@@ -290,7 +290,7 @@ def test_version_and_examples_in_help(tmp_path: Path) -> None:
 
 def test_ask_refuses_a_date_that_is_none_and_an_unknown_document(small: Config) -> None:
     bad_date = cli(small, "ask", "口袋公园有多少个?", "--from", "2019/13/01")
-    assert bad_date.exit_code == 1 and "无法识别的日期：2019/13/01" in bad_date.stderr
+    assert bad_date.exit_code == 1 and "起始日期“2019/13/01”无效" in bad_date.stderr
     unknown = cli(small, "ask", "口袋公园有多少个?", "--doc", "park")
     assert unknown.exit_code == 1 and "did you mean parks.txt?" in unknown.stderr
     assert "正在载入模型" not in unknown.stderr  # said before anything loads
