@@ -8,6 +8,8 @@ UI passwords), whose variable NAMES live here and whose values are read where th
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -32,6 +34,8 @@ from assistant.backends import registry
 from assistant.backends.base import BackendSettings
 
 DEFAULT_CONFIG_FILE = Path("assistant.toml")
+ENV_PREFIX = "ASSISTANT_"
+ENV_NESTING = "__"
 
 
 class _Section(BaseModel):
@@ -222,7 +226,7 @@ class UIConfig(_Section):
 
 class Config(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="ASSISTANT_", env_nested_delimiter="__", extra="forbid", toml_file=None
+        env_prefix=ENV_PREFIX, env_nested_delimiter=ENV_NESTING, extra="forbid", toml_file=None
     )
 
     paths: PathsConfig = PathsConfig()
@@ -283,8 +287,28 @@ def _format_error(err: ValidationError, source: str) -> str:
     return f"config error in {source}: {key}: {first['msg']} (got {first.get('input')!r})"
 
 
+def unknown_env_section(environ: Mapping[str, str]) -> str | None:
+    """The first variable shaped like a setting (`ASSISTANT_<SECTION>__<KEY>`) whose section
+    does not exist, as a one-line error; pydantic-settings would ignore it silently, and a
+    typo would then change nothing without a word. Names without `__` are not settings
+    (the UI's login variables, ASSISTANT_UI_USER)."""
+    sections = Config.model_fields
+    for name in sorted(environ):
+        if not name.upper().startswith(ENV_PREFIX) or ENV_NESTING not in name:
+            continue
+        section = name[len(ENV_PREFIX) :].split(ENV_NESTING, 1)[0].lower()
+        if section not in sections:
+            return (
+                f"config error in the environment: {name}: there is no section "
+                f"[{section}] (sections: {', '.join(sections)})"
+            )
+    return None
+
+
 def load_config(path: Path | None = None, **overrides: object) -> Config:
     """Load `assistant.toml` (or `path`), then environment overrides, then `overrides`."""
+    if problem := unknown_env_section(os.environ):
+        raise ConfigError(problem)
     file = path or DEFAULT_CONFIG_FILE
     if path is not None and not file.exists():
         raise ConfigError(f"config file not found: {file}")
