@@ -19,6 +19,7 @@ from assistant.backends import registry
 from assistant.backends.base import BackendError
 from assistant.config import Config, ConfigError, load_config
 from assistant.index.generations import IndexMismatch, IndexMissing
+from assistant.index.lock import IndexBusy
 from assistant.index.vectors import StoreError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -35,7 +36,14 @@ def friendly(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (ConfigError, IndexMissing, IndexMismatch, StoreError, BackendError) as err:
+        except (
+            ConfigError,
+            IndexMissing,
+            IndexMismatch,
+            IndexBusy,
+            StoreError,
+            BackendError,
+        ) as err:
             raise UserError(str(err)) from err
 
     return wrapper  # type: ignore[return-value]
@@ -89,7 +97,13 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool) -> None:
     from assistant.corpus.ingest import ingest as run_ingest
 
     with IngestProgress() as progress:
-        summary = run_ingest(_cfg(ctx), list(paths) or None, rebuild=rebuild, progress=progress)
+        summary = run_ingest(
+            _cfg(ctx),
+            list(paths) or None,
+            rebuild=rebuild,
+            progress=progress,
+            on_wait=lambda message: click.echo(message, err=True),
+        )
     print_ingest_summary(summary)
 
 

@@ -54,6 +54,20 @@ class IngestConfig(_Section):
     extensions: list[str] = Field(
         [".txt", ".md", ".html", ".htm", ".pdf", ".docx"], description="File types loaded."
     )
+    when_locked: Literal["wait", "refuse"] = Field(
+        "wait",
+        description="When another ingest is writing the index: wait for it (saying so) or "
+        "refuse at once. Two ingests never interleave.",
+    )
+    lock_wait_seconds: float = Field(
+        3600.0, gt=0, description="Longest wait for another ingest before giving up."
+    )
+    max_upload_mb: float = Field(
+        20.0,
+        gt=0,
+        description="Largest file accepted by an upload (corpus.upload.check_upload); never "
+        "more than max_file_mb, which the ingest would skip anyway.",
+    )
 
 
 class ChunkConfig(_Section):
@@ -111,6 +125,13 @@ class RetrievalConfig(_Section):
 
 
 class AnswerConfig(_Section):
+    max_question_chars: int = Field(
+        1000,
+        ge=20,
+        le=100_000,
+        description="Longer questions are refused with a message, before any work: a "
+        "pasted page would otherwise hold an answer slot for minutes.",
+    )
     max_sentences: int = Field(3, ge=1, le=10, description="Extractive answer length.")
     evidence_sentences: int = Field(4, ge=1, le=40, description="Sentences given to a generator.")
     evidence_chars: int = Field(
@@ -222,6 +243,18 @@ class UIConfig(_Section):
     port: int = Field(7860, ge=1, le=65535)
     user_env: str = Field("ASSISTANT_UI_USER", description="NAME of the login user variable.")
     password_env: str = Field("ASSISTANT_UI_PASSWORD", description="NAME of the password variable.")
+    login_attempts_per_minute: int = Field(
+        10, ge=1, le=10_000, description="Failed logins one client may make in a minute."
+    )
+    answer_seconds: float = Field(
+        120.0,
+        gt=0,
+        description="Longest time one answer may take in the page; then it is stopped with a "
+        "message, so one user cannot hold the answer slots of the others.",
+    )
+    max_comment_chars: int = Field(
+        2000, ge=10, le=1_000_000, description="Longest feedback comment accepted."
+    )
 
 
 class Config(BaseSettings):

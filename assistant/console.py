@@ -8,6 +8,7 @@ from typing import Self
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
@@ -62,7 +63,15 @@ class IngestProgress(Bars):
 
 def print_ingest_summary(s: IngestSummary) -> None:
     for skipped in s.skipped:
-        console.print(f"[yellow]skipped[/] {skipped.path}: {skipped.reason}")
+        # escaped: a reason can quote "[Content_Types].xml", which rich reads as markup
+        line = f"[yellow]skipped[/] {escape(skipped.path)}: {escape(skipped.reason)}"
+        console.print(line, highlight=False)
+    for dup in s.duplicates:
+        console.print(
+            f"[cyan]same content[/] {escape(dup.path)}: identical to {escape(dup.same_as)}, "
+            "indexed once and listed under both names",
+            highlight=False,
+        )
     table = Table(title="index up to date" if s.up_to_date else "ingest summary")
     table.add_column("")
     table.add_column("", justify="right")
@@ -73,6 +82,10 @@ def print_ingest_summary(s: IngestSummary) -> None:
         "chunks embedded / reused": f"{s.embedded_chunks} / {s.reused_chunks}",
         "mojibake spans repaired / unrecoverable": f"{s.repaired_spans} / {s.unrecoverable_spans}",
         "files skipped": len(s.skipped),
+        "duplicates (indexed once)": len(s.duplicates),
+        "old generations removed (disk MB reclaimed)": (
+            f"{s.generations_removed} ({s.disk_reclaimed_mb:.1f})"
+        ),
         "seconds (embedding)": f"{s.seconds:.2f} ({s.embed_seconds:.2f})",
     }
     for key, value in rows.items():

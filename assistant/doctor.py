@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from assistant.answer.factory import choose_backend
 from assistant.config import Config
 from assistant.corpus.ingest import pipeline_fingerprint
-from assistant.index.generations import IndexMismatch, IndexMissing, check_model, read_manifest
+from assistant.index.generations import IndexMismatch, IndexMissing, check_model, read_pointer
 from assistant.index.vectors import StoreError, VectorStore, connect
 
 
@@ -33,9 +33,13 @@ def _embedding(cfg: Config) -> Check:
 
 
 def _index(cfg: Config) -> Check:
-    manifest = read_manifest(cfg.paths.index_dir)
+    pointer = read_pointer(cfg.paths.index_dir)
+    manifest = pointer.manifest
     if manifest is None:
-        return Check("index", False, f"missing in {cfg.paths.index_dir}; run: assistant ingest")
+        missing = f"missing in {cfg.paths.index_dir}; run: assistant ingest"
+        return Check("index", False, pointer.problem or missing)
+    if pointer.problem:  # answering from a stand-in generation until the next ingest
+        return Check("index", False, pointer.problem)
     try:
         check_model(manifest)
         store = VectorStore(connect(cfg.index, cfg.paths.index_dir), manifest.collection)

@@ -43,6 +43,7 @@ class Document:
     clean_summary: dict[str, int] = field(default_factory=dict)
     clean_details: dict[str, list[str]] = field(default_factory=dict)
     ingested_at: str = ""
+    also: list[str] = field(default_factory=list)  # other files with identical content
 
 
 @dataclass

@@ -15,7 +15,7 @@ from assistant.config import Config
 from assistant.corpus.ingest import scan
 from assistant.corpus.load import content_hash
 from assistant.index.embed import E5Embedding
-from assistant.index.generations import read_manifest
+from assistant.index.generations import read_manifest, read_pointer, read_skipped
 from assistant.index.live import Index
 from assistant.models import Document
 from assistant.ui import render as R
@@ -126,21 +126,32 @@ class Service:
         m = index.manifest
         built = m.created_at[:16].replace("T", " ")
         counts = f"已载入 {len(index.documents)} 份文件、{len(index.chunks)} 个段落"
-        return "ok", f"{counts}（索引建于 {built} UTC）"
+        problem = read_pointer(self.cfg.paths.index_dir).problem
+        if problem:  # answering from the newest complete generation instead
+            return "warn", f"{counts}；索引指针损坏，暂用最近一次完整的索引。{INGEST_HINT}"
+        bad = len(read_skipped(self.cfg.paths.index_dir))
+        unusable = f"；另有 {bad} 份文件无法入库（原因见 assistant ingest 的输出）" if bad else ""
+        return "ok", f"{counts}（索引建于 {built} UTC）{unusable}"
 
     def stale(self, index: Index) -> tuple[list[str], list[str], list[str]]:
-        """Files of the sources folder that are new, changed or gone since the index."""
+        """Files of the sources folder that are new, changed or gone since the index. A file
+        the last ingest skipped as it is now (bad, empty) is not waiting for an ingest, and
+        one indexed under another name (same content) is in the index."""
         try:
             files = scan([self.cfg.paths.sources], self.cfg.ingest.extensions)
         except OSError:
             return [], [], []
         limit = self.cfg.ingest.max_file_mb * 1_000_000
+        skipped = {
+            r.get("doc_id"): r.get("content_hash") for r in read_skipped(self.cfg.paths.index_dir)
+        }
+        listed = {alias: d for d in index.documents.values() for alias in d.also}
         added, changed = [], []
         for doc_id, path in files.items():
             digest = self._hash(path, limit)
-            if digest is None:
-                continue  # too big or unreadable: ingest skips it too
-            doc = index.documents.get(doc_id)
+            if digest is None or skipped.get(doc_id) == digest:
+                continue  # too big, unreadable or skipped as bad: ingest skips it too
+            doc = index.documents.get(doc_id) or listed.get(doc_id)
             if doc is None:
                 added.append(doc_id)
             elif doc.content_hash != digest:
