@@ -15,10 +15,11 @@ from typing import Any, TypeVar
 
 import click
 
+from assistant.answer.question import BadQuestion, check_question
 from assistant.backends import registry
 from assistant.backends.base import BackendError
 from assistant.config import Config, ConfigError, load_config
-from assistant.index.generations import IndexMismatch, IndexMissing
+from assistant.index.generations import IndexMismatch, IndexMissing, read_manifest
 from assistant.index.lock import IndexBusy
 from assistant.index.vectors import StoreError
 
@@ -43,6 +44,7 @@ def friendly(func: F) -> F:
             IndexBusy,
             StoreError,
             BackendError,
+            BadQuestion,
         ) as err:
             raise UserError(str(err)) from err
 
@@ -133,6 +135,8 @@ def ask(
     from assistant.answer.retrieve import Filters
     from assistant.console import print_response
 
+    # Before the pipeline is opened (seconds): a question refused is refused at once.
+    check_question(question, _cfg(ctx).answer.max_question_chars)
     pipe = open_pipeline(_cfg(ctx), backend)
     filters = Filters(list(doc_ids) or None, date_from, date_to)
     response = run_ask(pipe, question, filters, mode=mode)
@@ -168,7 +172,13 @@ def chat(ctx: click.Context, backend: str | None) -> None:
             break
         if not question:
             break
-        response = show_stream(ask_stream(pipe, question, history=history.turns))
+        if pipe.index.manifest != read_manifest(cfg.paths.index_dir):
+            pipe = open_pipeline(cfg, backend)  # an ingest made another generation live
+        try:
+            response = show_stream(ask_stream(pipe, question, history=history.turns))
+        except BadQuestion as err:
+            click.echo(str(err), err=True)
+            continue
         history.add(question, response.standalone_question, response.answer)
 
 

@@ -23,7 +23,7 @@ from assistant.answer.extractive import extract
 from assistant.answer.facts import answer_series, match_facts, retrieval_hints
 from assistant.answer.generate import Generation, Outcome, generate
 from assistant.answer.prompts import Prompter, passage_label
-from assistant.answer.question import Question, read_question
+from assistant.answer.question import Question, check_question, read_question
 from assistant.answer.request import AnswerRequest
 from assistant.answer.retrieve import Filters, Retriever
 from assistant.backends.base import Generator
@@ -82,8 +82,11 @@ def ask_stream(
     mode: str | None = None,
     history: Sequence[Turn] | None = None,
 ) -> Iterator[Event]:
+    """Events as they happen, the Response last; BadQuestion (one line) before any work
+    for a question too long or not text."""
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
+    question = check_question(question, pipe.config.answer.max_question_chars)
 
     standalone = _standalone(pipe, question, history, timings)
     if standalone != question:

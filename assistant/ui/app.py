@@ -26,9 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from assistant.backends.base import BackendError
 from assistant.config import Config
+from assistant.corpus.upload import upload_limit_bytes
 from assistant.ui import render as R
 from assistant.ui.service import IndexUnavailable, Service, backend_label
 from assistant.ui.session import (
@@ -42,6 +44,7 @@ from assistant.ui.session import (
     panel,
     record_feedback,
 )
+from assistant.ui.throttle import LoginThrottle
 
 log = logging.getLogger(__name__)
 
@@ -412,6 +415,10 @@ def launch(
         server_port=port or cfg.ui.port,
         auth=login(cfg),
         auth_message="罗湖区报告问答助手：请登录",
+        app_kwargs={
+            "middleware": [Middleware(LoginThrottle, limit=cfg.ui.login_attempts_per_minute)]
+        },
+        max_file_size=upload_limit_bytes(cfg.ingest),
         prevent_thread_lock=not block,
         share=False,
         inbrowser=False,

@@ -4,6 +4,8 @@ turn is answered through `ask_stream`, drawn as chat messages, and rated."""
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field
 from assistant.answer.conversation import Turn
 from assistant.answer.events import Retry, Rewritten, Token
 from assistant.answer.pipeline import ask_stream
+from assistant.answer.question import BadQuestion, check_question
 from assistant.backends.base import BackendError
 from assistant.models import Response
 from assistant.ui import render as R
@@ -125,9 +128,11 @@ def answer_turn(
     """Run one question through `ask_stream`, updating `turn` as events arrive; yields
     whenever the page should be redrawn."""
     try:
+        # before the pipeline is opened (its first use costs seconds): refused at once
+        check_question(turn.question, service.cfg.answer.max_question_chars)
         filters = make_filters(doc_ids, start, end)
         pipe = service.pipeline(turn.backend)
-    except ValueError as err:
+    except ValueError as err:  # BadQuestion too
         turn.error = R.esc(str(err))
         return
     except (IndexUnavailable, BackendError) as err:
@@ -139,7 +144,8 @@ def answer_turn(
         for t in st.turns[:-1]
         if t.response is not None and not t.response.refused
     ]
-    events = ask_stream(pipe, turn.question, filters, history=history)
+    seconds = service.cfg.ui.answer_seconds
+    events = within(ask_stream(pipe, turn.question, filters, history=history), seconds)
     last_flush = 0.0
     try:
         for event in events:
@@ -159,11 +165,64 @@ def answer_turn(
                 yield
             elif isinstance(event, Response):
                 turn.response = event
+    except BadQuestion as err:
+        turn.error = R.esc(str(err))
+    except AnswerTimeout:
+        turn.error = R.esc(
+            f"回答超过 {seconds:g} 秒，已停止（ui.answer_seconds），以免占用其他同事的回答名额；"
+            "请把问题问得更具体，或稍后再试。"
+        )
     except Exception as err:  # a fault must not leave the page spinning: say what happened
         log.exception("answering %r failed", turn.question)
         turn.error = R.esc(f"回答时出错：{err}")
     finally:
         events.close()
+
+
+class AnswerTimeout(Exception):
+    """An answer ran past `ui.answer_seconds`."""
+
+
+_DONE = object()
+
+
+def within(events: Iterator[object], seconds: float) -> Iterator[object]:
+    """`events` as they come, until `seconds` have passed: then AnswerTimeout. A worker
+    thread pulls them, so a step that blocks (waiting for the local model while another
+    user's answer is being written) cannot hold the page's answer slot past the limit; the
+    abandoned answer stops at its next event."""
+    pipe: queue.Queue[tuple[object, BaseException | None]] = queue.Queue()
+    abandoned = threading.Event()
+
+    def pump() -> None:
+        try:
+            for event in events:
+                pipe.put((event, None))
+                if abandoned.is_set():
+                    break
+            pipe.put((_DONE, None))
+        except BaseException as err:  # handed to the page's thread, raised there
+            pipe.put((_DONE, err))
+        finally:
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()
+
+    threading.Thread(target=pump, name="answer", daemon=True).start()
+    deadline = time.monotonic() + seconds
+    try:
+        while True:
+            try:
+                event, err = pipe.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AnswerTimeout from None
+            if err is not None:
+                raise err
+            if event is _DONE:
+                return
+            yield event
+    finally:
+        abandoned.set()
 
 
 def record_feedback(
