@@ -39,7 +39,7 @@ class Service:
 
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
-        self.feedback = FeedbackStore(feedback_path(cfg))
+        self.feedback = FeedbackStore(feedback_path(cfg), cfg.ui.max_comment_chars)
         self._lock = threading.RLock()
         self._embedder: E5Embedding | None = None
         self._index: Index | None = None

@@ -18,7 +18,7 @@ from assistant.answer.question import BadQuestion, check_question
 from assistant.backends.base import BackendError
 from assistant.models import Response
 from assistant.ui import render as R
-from assistant.ui.feedback import FeedbackRecord
+from assistant.ui.feedback import FeedbackError, FeedbackRecord, answer_key
 from assistant.ui.filters import filters_note, make_filters
 from assistant.ui.service import IndexUnavailable, Service
 
@@ -45,7 +45,7 @@ class ChatState:
     session: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     turns: list[UITurn] = field(default_factory=list)
     focus: int = -1  # the turn whose passages the panel shows
-    rated: int = -1  # the turn a comment goes to (the last one thumbed)
+    rated: int = -1  # the answer a comment goes to: one thumbed since the last answer came
     feedback: dict[int, int] = field(default_factory=dict)  # turn -> feedback record id
     document: tuple[int, int] | None = None  # (turn, n) shown in the document view
 
@@ -165,6 +165,7 @@ def answer_turn(
                 yield
             elif isinstance(event, Response):
                 turn.response = event
+                st.rated = -1  # a comment now goes to this answer, unless another is thumbed
     except BadQuestion as err:
         turn.error = R.esc(str(err))
     except AnswerTimeout:
@@ -228,17 +229,18 @@ def within(events: Iterator[object], seconds: float) -> Iterator[object]:
 def record_feedback(
     service: Service, st: ChatState, turn: int, rating: str | None, comment: str | None
 ) -> str:
-    """Store (or update) the feedback row of answer `turn`; returns what to tell the user."""
+    """Store (or update in place) the feedback of answer `turn`: one row per answer, keyed
+    by it, whichever control gave it; returns what to tell the user. `None` leaves the
+    thumb or the comment as it was."""
     if not (0 <= turn < len(st.turns)) or st.turns[turn].response is None:
         return "回答完成后才能评价。"
-    st.rated = turn
     rating = rating if rating in ("up", "down", "") else None
-    record_id = st.feedback.get(turn)
-    if record_id is None:
-        record = feedback_record(st, turn, rating or "", comment or "")
-        st.feedback[turn] = service.feedback.add(record)
-    else:
-        service.feedback.update(record_id, rating=rating, comment=comment or None)
+    try:
+        record = feedback_record(st, turn, "", "")
+        st.feedback[turn] = service.feedback.rate(record, rating=rating, comment=comment or None)
+    except FeedbackError as err:
+        return str(err)
+    st.rated = turn
     thumb = {"up": "👍", "down": "👎"}.get(rating or "", "")
     said = "和意见" if comment else ""
     return f"已保存对第 {turn + 1} 个回答的评价{thumb}{said}，谢谢！"
@@ -264,4 +266,5 @@ def feedback_record(st: ChatState, turn: int, rating: str, comment: str) -> Feed
         comment=comment,
         session=st.session,
         turn=turn,
+        answer_id=answer_key(st.session, turn),
     )
