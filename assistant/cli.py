@@ -272,7 +272,7 @@ def doctor(ctx: click.Context) -> None:
 
     ok = True
     for check in run_checks(_cfg(ctx)):
-        mark = "ok  " if check.ok else "FAIL"
+        mark = ("warn" if check.warn else "ok  ") if check.ok else "FAIL"
         click.echo(f"[{mark}] {check.name}: {check.detail}")
         ok &= check.ok
     sys.exit(0 if ok else 1)

@@ -72,6 +72,12 @@ def print_ingest_summary(s: IngestSummary) -> None:
             "indexed once and listed under both names",
             highlight=False,
         )
+    for doc_id, passages in s.flagged.items():
+        console.print(
+            f"[red]addressed to an assistant[/] {escape(doc_id)}: {len(passages)} passage(s), "
+            f"shown as such, never used to answer: {escape(passages[0] if passages else '')}",
+            highlight=False,
+        )
     table = Table(title="index up to date" if s.up_to_date else "ingest summary")
     table.add_column("")
     table.add_column("", justify="right")
@@ -83,6 +89,7 @@ def print_ingest_summary(s: IngestSummary) -> None:
         "mojibake spans repaired / unrecoverable": f"{s.repaired_spans} / {s.unrecoverable_spans}",
         "files skipped": len(s.skipped),
         "duplicates (indexed once)": len(s.duplicates),
+        "documents with text addressed to an assistant": len(s.flagged),
         "old generations removed (disk MB reclaimed)": (
             f"{s.generations_removed} ({s.disk_reclaimed_mb:.1f})"
         ),

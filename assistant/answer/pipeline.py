@@ -213,4 +213,5 @@ def _citation(index: Index, n: int, hit: Hit, pos: int, evidence: Evidence) -> C
         start=hit.chunk.start,
         end=hit.chunk.end,
         highlight=highlight[:2],
+        flagged=[hit.chunk.text[s:e] for s, e in hit.chunk.flagged],
     )

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.config import ChunkConfig
-from assistant.models import SECTION_SEP, Chunk, Document
+from assistant.models import SECTION_SEP, Chunk, Document, mask_spans
 from assistant.sentences import sentence_spans, text_lines
 from assistant.textnorm import for_search
 
@@ -174,7 +174,13 @@ def chunk_document(doc: Document, cfg: ChunkConfig, header_lines: int = 3) -> li
         end = start + len(text)
         section = SECTION_SEP.join(group[-1].section)
         heading = f"{doc.meta.title} {doc.meta.date}\n{section}"
-        search_text = for_search(f"{heading}\n{text}")
+        flagged = [
+            [max(s, start) - start, min(e, end) - start]
+            for s, e in doc.flagged
+            if s < end and start < e
+        ]
+        # a passage addressed to an assistant is not searched: it can never be retrieved
+        search_text = for_search(f"{heading}\n{mask_spans(text, flagged)}")
         # From what is embedded, so an id names one vector: same text in, same id out.
         base = hashlib.sha256(f"{doc.doc_id}\x00{search_text}".encode()).hexdigest()[:16]
         seen[base] = seen.get(base, 0) + 1
@@ -188,6 +194,7 @@ def chunk_document(doc: Document, cfg: ChunkConfig, header_lines: int = 3) -> li
                 end=end,
                 text=text,
                 search_text=search_text,
+                flagged=flagged,
             )
         )
     return chunks

@@ -28,6 +28,7 @@ from typing import Protocol
 from assistant.config import Config
 from assistant.corpus.chunk import chunk_document
 from assistant.corpus.clean import clean_text
+from assistant.corpus.instructions import RULES_VERSION, addressed_spans
 from assistant.corpus.load import LoadedFile, LoadError, content_hash, describe_error, load_file
 from assistant.corpus.metadata import MANIFEST, apply_manifest, load_manifest, read_meta
 from assistant.facts.extract import FACTS_VERSION, extract_facts
@@ -60,6 +61,7 @@ from assistant.textnorm import is_traditional
 
 # Bump when cleaning or chunking changes what a file turns into: the next ingest redoes them.
 PIPELINE_VERSION = 3
+ADDRESSED = "addressed_to_assistant"  # the clean report's key for flagged passages
 
 
 class Progress(Protocol):
@@ -97,6 +99,8 @@ class IngestSummary:
     unrecoverable_spans: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     duplicates: list[Duplicate] = field(default_factory=list)
+    # doc id -> its passages addressed to an assistant (kept out of answers), all documents
+    flagged: dict[str, list[str]] = field(default_factory=dict)
     generations_removed: int = 0  # old ones, and those an interrupted ingest left
     disk_reclaimed_mb: float = 0.0  # Chroma segment folders and free pages given back
     seconds: float = 0.0
@@ -156,6 +160,10 @@ def scan_folders(roots: Iterable[Path], extensions: list[str]) -> Scan:
 def build_document(doc_id: str, loaded: LoadedFile, override: dict[str, str]) -> Document:
     cleaned = clean_text(loaded.text)
     meta = apply_manifest(read_meta(cleaned.text), override)
+    flagged = addressed_spans(cleaned.text)
+    summary, details = cleaned.report.summary(), cleaned.report.details()
+    summary[ADDRESSED] = len(flagged)
+    details[ADDRESSED] = [_snippet(cleaned.text[s:e]) for s, e in flagged]
     return Document(
         doc_id=doc_id,
         path=str(loaded.path),
@@ -163,10 +171,20 @@ def build_document(doc_id: str, loaded: LoadedFile, override: dict[str, str]) ->
         text=cleaned.text,
         meta=meta,
         script="hant" if is_traditional(cleaned.text) else "hans",
-        clean_summary=cleaned.report.summary(),
-        clean_details=cleaned.report.details(),
+        clean_summary=summary,
+        clean_details=details,
         ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        flagged=[[s, e] for s, e in flagged],
     )
+
+
+def _snippet(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def flagged_documents(documents: Iterable[Document]) -> dict[str, list[str]]:
+    """doc id -> the passages of it addressed to an assistant (as reported at ingest)."""
+    return {d.doc_id: d.clean_details.get(ADDRESSED, []) for d in documents if d.flagged}
 
 
 @dataclass
@@ -345,6 +363,7 @@ def diff(cfg: Config, roots: list[Path], rebuild: bool, summary: IngestSummary) 
     summary.removed = len(set(removed) - aliases.keys())
     summary.unchanged = len(kept)
     summary.documents = len(current)
+    summary.flagged = flagged_documents(plan.documents)
     for d in plan.documents:
         summary.repaired_spans += d.clean_summary.get("mojibake_repaired", 0)
         summary.unrecoverable_spans += d.clean_summary.get("mojibake_unrecoverable", 0)
@@ -482,7 +501,8 @@ def new_manifest(
 def pipeline_fingerprint(cfg: Config) -> str:
     """What decides the chunks and facts besides the files: the processing and fact-reading
     versions and the chunk sizes."""
-    raw = json.dumps([PIPELINE_VERSION, FACTS_VERSION, cfg.chunk.model_dump()], sort_keys=True)
+    versions = [PIPELINE_VERSION, RULES_VERSION, FACTS_VERSION]
+    raw = json.dumps([*versions, cfg.chunk.model_dump()], sort_keys=True)
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 

@@ -42,6 +42,8 @@ def extract_facts(doc: Document, chunks: list[Chunk]) -> list[Fact]:
     for chunk in chunks:
         section = section_context(ctx, for_search(chunk.section))
         for s, e in text_sentences(chunk.text):
+            if chunk.is_flagged(s, e):
+                continue  # text addressed to an assistant states no fact
             shown = chunk.text[s:e]
             norm = for_search(shown)
             key = (norm, chunk.section)

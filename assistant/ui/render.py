@@ -31,6 +31,8 @@ CLEANING_LABELS = {
     "names_joined": "接合被拆开的人名",
     "chars_normalized": "规范字符",
     "lines_dropped": "删除无关行",
+    "citation_marks": "源文中的引用标记改写为〔n〕",
+    "addressed_to_assistant": "疑似写给AI助手的指令（未用于回答）",
 }
 KIND_LABELS = {
     "work_report": "政府工作报告",
@@ -208,11 +210,23 @@ def _marked(text: str, sentences: Iterable[str]) -> list[tuple[str, bool]]:
     return [(p, m) for p, m in pieces if p]
 
 
-def highlighted(text: str, sentences: Iterable[str], script: str) -> str:
-    return "".join(
-        f"<mark>{esc(show(p, script))}</mark>" if m else esc(show(p, script))
-        for p, m in _marked(text, sentences)
-    )
+def highlighted(
+    text: str, sentences: Iterable[str], script: str, flagged: Iterable[str] = ()
+) -> str:
+    """Supporting sentences marked; text addressed to an assistant shown as such (it was
+    not used to answer)."""
+    flagged = [f.strip() for f in flagged if f.strip()]
+    pieces = []
+    for p, m in _marked(text, [*flagged, *sentences]):
+        shown = esc(show(p, script))
+        if m and p.strip() in flagged:
+            pieces.append(f'<span class="flagged" title="{FLAGGED_NOTE}">⚠ {shown}</span>')
+        else:
+            pieces.append(f"<mark>{shown}</mark>" if m else shown)
+    return "".join(pieces)
+
+
+FLAGGED_NOTE = "疑似写给AI助手的指令：原文照录，未用于回答"
 
 
 def passage_card(c: Citation, turn: int, script: str) -> str:
@@ -222,7 +236,7 @@ def passage_card(c: Citation, turn: int, script: str) -> str:
         f'<div class="passage-title"><span class="num">[{c.n}]</span> '
         f"{esc(show(c.title, script))}</div>"
         f'<div class="passage-meta">{meta}</div>'
-        f'<div class="passage-text">{highlighted(c.text, c.highlight, script)}</div>'
+        f'<div class="passage-text">{highlighted(c.text, c.highlight, script, c.flagged)}</div>'
         f'<a class="open-doc" href="#doc" data-turn="{turn}" data-n="{c.n}">'
         "查看原文全文（定位到此段）›</a>"
         "</div>"
