@@ -303,6 +303,14 @@ def doctor(ctx: click.Context) -> None:
     is_flag=True,
     help="Run every retrieval mode and every available backend side by side.",
 )
+@click.option(
+    "--resume",
+    "resume_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Continue the run in DIR (one that died): its own gold set, backend and mode; "
+    "only the items without a prediction are asked.",
+)
 @click.pass_context
 @friendly
 def eval_command(
@@ -313,33 +321,55 @@ def eval_command(
     out_dir: Path | None,
     limit: int | None,
     compare_all: bool,
+    resume_dir: Path | None,
 ) -> None:
     """Score the assistant on a gold set: predictions, report.json and report.html."""
     from assistant.evaluation.console import EvalProgress, print_comparison, print_summary
     from assistant.evaluation.gold import GoldError, load_gold
     from assistant.evaluation.run import (
+        ResumeError,
+        check_resumable,
         compare,
         configure,
         default_out_dir,
         evaluate,
         open_scored_pipeline,
+        read_spec,
     )
+    from assistant.index.generations import read_manifest
 
+    resume = resume_dir is not None
     try:
+        if resume_dir is not None:
+            given = [
+                f"--{name.replace('_', '-')}"
+                for name in ("gold_path", "backend", "mode", "out_dir", "limit", "compare_all")
+                if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+            ]
+            if given:
+                raise ResumeError(
+                    f"--resume continues a run with its own settings; drop {', '.join(given)}"
+                )
+            spec = read_spec(resume_dir)
+            gold_path, backend, mode = Path(spec.gold), spec.backend, spec.mode
+            limit, compare_all, out_dir = spec.items, spec.compare, resume_dir
         gold = load_gold(gold_path)
-    except GoldError as err:
+        if resume_dir is not None:
+            live = read_manifest(_cfg(ctx).paths.index_dir)
+            check_resumable(spec, gold, live.generation if live else "")
+    except (GoldError, ResumeError) as err:
         raise UserError(str(err)) from err
     items = gold.items[:limit] if limit else gold.items
     cfg = configure(_cfg(ctx), backend, mode)
     out = out_dir or default_out_dir()
     if compare_all:
         with EvalProgress() as progress:
-            comparison = compare(cfg, gold, items, out, progress)
+            comparison = compare(cfg, gold, items, out, progress, resume=resume)
         print_comparison(comparison)
         return
     pipe = open_scored_pipeline(cfg)
     with EvalProgress() as progress:
-        result = evaluate(pipe, gold, items, out, progress)
+        result = evaluate(pipe, gold, items, out, progress, resume=resume)
     print_summary(result)
 
 
