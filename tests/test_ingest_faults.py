@@ -99,6 +99,9 @@ def test_fuzzed_files_are_each_skipped_with_a_reason_and_the_rest_goes_in(
     assert "fuzz-utf16-without-bom.html" in indexed  # UTF-16 without a BOM is text
     response = ask(open_pipeline(make_config(tmp_path, src), "extractive"), NEWS_QUESTION)
     assert "十四五" in response.answer
+    # the page does not count files skipped as bad as new ones waiting for an ingest
+    kind, banner = Service(make_config(tmp_path, src)).status()
+    assert kind == "ok" and "新增" not in banner and f"另有 {len(skipped)} 份文件无法入库" in banner
 
 
 # ---------------------------------------------------------------------------- one writer
@@ -287,6 +290,8 @@ def test_identical_content_under_two_names_is_indexed_once(tmp_path: Path) -> No
     response = ask(open_pipeline(cfg, "extractive"), NEWS_QUESTION)
     texts = [c.text for c in response.retrieved]
     assert len(texts) == len(set(texts))  # the same passage is not retrieved twice
+    kind, banner = Service(cfg).status()  # the copy is in the index, under its other name
+    assert kind == "ok" and "新增" not in banner
     # removing the copy lists the report under one name again, re-embedding nothing
     (src / "copies" / "same-report.txt").unlink()
     again = ingest(cfg)
