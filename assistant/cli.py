@@ -460,6 +460,14 @@ def feedback_export(ctx: click.Context, fmt: str, out: Path | None) -> None:
 @click.option("--no-baseline", is_flag=True, help="Skip the plain llama-index comparison.")
 @click.option("--no-ui", is_flag=True, help="Skip the UI process measurement.")
 @click.option(
+    "--memory-questions",
+    type=click.IntRange(min=0),
+    default=200,
+    show_default=True,
+    help="Questions asked of one query process and of the UI process, with the local "
+    "backend, their memory read after each (0: skip; about 5 s a question each).",
+)
+@click.option(
     "--work",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     default=None,
@@ -479,6 +487,7 @@ def bench(
     seed: int,
     no_baseline: bool,
     no_ui: bool,
+    memory_questions: int,
     work: Path | None,
 ) -> None:
     """Measure ingest, query latency per stage, memory and disk at growing corpus sizes,
@@ -505,6 +514,7 @@ def bench(
         ui=not no_ui,
         work=work,
         command="assistant " + " ".join(sys.argv[1:]),
+        memory_questions=memory_questions,
     )
     try:
         run_bench(_cfg(ctx), opts, log=lambda line: click.echo(line, err=True))

@@ -65,11 +65,37 @@ def load_llama(path: Path, opts: LoadOptions) -> tuple[Any, threading.Lock]:
                     "assembled again, or set llm.local.model_file to a valid GGUF"
                 ) from err
             if opts.cache_mb:
-                from llama_cpp import LlamaRAMCache
-
-                llama.set_cache(LlamaRAMCache(capacity_bytes=opts.cache_mb * 2**20))
+                llama.set_cache(prompt_cache(opts.cache_mb * 2**20))
             _LOADED[key] = (llama, threading.Lock())
         return _LOADED[key]
+
+
+def prompt_cache(capacity_bytes: int) -> Any:
+    """llama-cpp-python's RAM cache of saved prompt states, held to its capacity.
+
+    Its own accounting counts only the model's state (the KV cache of the prompt, a few MB)
+    and not the copy of the logits buffer each saved state carries (n_batch x vocabulary
+    floats: 512 x 151,936 x 4 bytes = 311 MB for Qwen2.5), so 256 MB "of cache" held a
+    dozen states and 4 GB: a process grew by about 330 MB a question, to 6.6 GB. Without
+    logits_all those rows are never written (sampling happens inside llama.cpp), so a saved
+    state keeps one row, and every byte kept is counted."""
+    from llama_cpp import LlamaRAMCache
+
+    class CompactRAMCache(LlamaRAMCache):  # type: ignore[misc]
+        @property
+        def cache_size(self) -> int:
+            return sum(_state_bytes(state) for state in self.cache_state.values())
+
+        def __setitem__(self, key: Any, value: Any) -> None:
+            if getattr(value, "scores", None) is not None and len(value.scores) > 1:
+                value.scores = value.scores[-1:].copy()
+            super().__setitem__(key, value)
+
+    return CompactRAMCache(capacity_bytes=capacity_bytes)
+
+
+def _state_bytes(state: Any) -> int:
+    return int(state.llama_state_size) + state.scores.nbytes + state.input_ids.nbytes
 
 
 class LlamaCppChat(CustomLLM):
