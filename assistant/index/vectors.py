@@ -8,7 +8,7 @@ import re
 import shutil
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -170,7 +170,7 @@ def reclaim(index_dir: Path) -> Reclaimed:
     done = Reclaimed()
     if not db_path.is_file():
         return done
-    with sqlite3.connect(db_path, timeout=5) as db:
+    with closing(sqlite3.connect(db_path, timeout=5)) as db:
         live = {row[0] for row in db.execute("SELECT id FROM segments")}
     for folder in root.iterdir():
         if folder.is_dir() and _SEGMENT_DIR.match(folder.name) and folder.name not in live:
