@@ -22,6 +22,7 @@ from assistant.index import Index, read_manifest
 from assistant.index.generations import CURRENT, GENERATIONS, MANIFEST_FILE, read_pointer
 from assistant.index.lock import IndexBusy, writer_lock
 from assistant.index.vectors import CHROMA_DB, CHROMA_DIR, connect
+from assistant.ui.render import sources_table
 from assistant.ui.service import Service
 from tests.conftest import ROOT, SOURCES, make_config
 from tests.fuzz_files import write_malformed
@@ -290,8 +291,10 @@ def test_identical_content_under_two_names_is_indexed_once(tmp_path: Path) -> No
     response = ask(open_pipeline(cfg, "extractive"), NEWS_QUESTION)
     texts = [c.text for c in response.retrieved]
     assert len(texts) == len(set(texts))  # the same passage is not retrieved twice
-    kind, banner = Service(cfg).status()  # the copy is in the index, under its other name
+    service = Service(cfg)
+    kind, banner = service.status()  # the copy is in the index, under its other name
     assert kind == "ok" and "新增" not in banner
+    assert "同一内容也见：copies/same-report.txt" in sources_table(service.source_rows())
     # removing the copy lists the report under one name again, re-embedding nothing
     (src / "copies" / "same-report.txt").unlink()
     again = ingest(cfg)

@@ -326,7 +326,7 @@ def sources_table(rows: Sequence[SourceRow], script: str = "原文") -> str:
     body = "".join(
         "<tr>"
         f"<td>{esc(show(r.doc.meta.title, script))}"
-        f"<div class='doc-id'>{esc(r.doc.doc_id)}</div></td>"
+        f"<div class='doc-id'>{esc(r.doc.doc_id)}{_also(r.doc)}</div></td>"
         f"<td class='nowrap'>{esc(r.doc.meta.date or '未知')}</td>"
         f"<td>{esc(show(r.doc.meta.publisher, script) or '未知')}</td>"
         f"<td class='nowrap'>{esc(KIND_LABELS.get(r.doc.meta.kind, r.doc.meta.kind))}</td>"
@@ -341,6 +341,11 @@ def sources_table(rows: Sequence[SourceRow], script: str = "原文") -> str:
         "<th>段落数</th><th>清洗修复</th><th>入库时间</th></tr></thead>"
         f"<tbody>{body}</tbody></table>"
     )
+
+
+def _also(doc: Document) -> str:
+    """The other names the same content was found under: indexed once, listed under each."""
+    return f"（同一内容也见：{esc('、'.join(doc.also))}）" if doc.also else ""
 
 
 def _local_time(iso: str) -> str:
