@@ -255,6 +255,21 @@ class UIConfig(_Section):
     max_comment_chars: int = Field(
         2000, ge=10, le=1_000_000, description="Longest feedback comment accepted."
     )
+    concurrency: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="Answers computed at once; later questions wait in a queue and each "
+        "asker sees their place in it. More only splits the cores finer.",
+    )
+    model_concurrency: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="Model drafts written at once. Each asker first gets the verified answer "
+        "(no model needed); the model's phrasing queues behind it and replaces it only "
+        "when it passes the guard. One local model answers one question at a time.",
+    )
 
 
 class Config(BaseSettings):

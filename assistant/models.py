@@ -97,6 +97,20 @@ class Hit:
     dense_rank: int | None = None
 
 
+class DocumentInfo(BaseModel):
+    """An indexed document as `assistant sources` lists it (and the API's `sources()`)."""
+
+    doc_id: str
+    title: str
+    date: str
+    publisher: str = ""
+    kind: str = ""
+    script: str = ""
+    chunks: int = Field(0, description="Passages it was split into.")
+    file_present: bool = Field(True, description="Its file is still in the sources folder.")
+    ingested_at: str = ""
+
+
 class Citation(BaseModel):
     n: int
     doc_id: str

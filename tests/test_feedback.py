@@ -18,7 +18,6 @@ from assistant.ui.feedback import (
     FeedbackError,
     FeedbackRecord,
     FeedbackStore,
-    answer_key,
 )
 from assistant.ui.service import Service
 from assistant.ui.session import ChatState, UITurn, answer_turn, record_feedback
@@ -116,7 +115,7 @@ def test_one_row_per_answer_updated_in_place(tmp_path: Path) -> None:
 
 def _keyed(n: int) -> FeedbackRecord:
     record = _record(n, rating="")
-    record.answer_id = answer_key(record.session, n)
+    record.answer_id = f"{record.session}-{n}"
     return record
 
 

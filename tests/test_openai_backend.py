@@ -16,7 +16,15 @@ import pytest
 from assistant.answer.events import Retry, Rewritten, Token
 from assistant.answer.factory import build_generator
 from assistant.answer.generate import tally
-from assistant.answer.pipeline import Pipeline, ask, ask_stream
+from assistant.answer.pipeline import (
+    Pipeline,
+    answer_stream,
+    ask,
+    ask_stream,
+    asks_model,
+    prepare,
+    verified,
+)
 from assistant.backends.openai_compat import OpenAIConfig
 from assistant.config import Config
 from assistant.models import Response
@@ -329,3 +337,37 @@ def test_tally_counts_what_the_guard_did_per_answer(pipeline: Pipeline, server: 
     assert counts["asked the model"] == 3 and counts["refused by the evidence test"] == 1
     assert counts["ungrounded figures"] == 2 and counts["regenerated"] == 2
     assert counts["extractive fallback"] == 1 and counts["backend failed"] == 0
+
+
+def test_the_verified_answer_comes_before_the_model_and_gives_way_to_a_checked_draft(
+    pipeline: Pipeline, server: FakeOpenAI
+) -> None:
+    """A page shows `verified` at once and the model's answer only after the guard passed
+    it; preparing asks the model nothing."""
+    server.script = [GOOD]
+    pipe = openai_pipeline(pipeline, server.base_url)
+    prepared = prepare(pipe, QUESTION)
+    first = verified(pipe, prepared)
+    assert not server.seen and asks_model(pipe, prepared)
+    assert first.backend == "extractive" and not first.refused and "6.6亿元" in first.answer
+    assert first.citations and first.guard.attempts == 0
+    final = [e for e in answer_stream(pipe, prepared) if isinstance(e, Response)][-1]
+    assert server.seen and final.backend == "openai" and "6.6亿元[1]" in final.answer
+
+
+def test_a_rejected_draft_leaves_the_verified_answer_standing(
+    pipeline: Pipeline, server: FakeOpenAI
+) -> None:
+    server.script = ["罗湖区2019年投入扶持资金8.8亿元[{n:6.6亿元}]。"] * 2
+    pipe = openai_pipeline(pipeline, server.base_url)
+    prepared = prepare(pipe, QUESTION)
+    first = verified(pipe, prepared)
+    final = [e for e in answer_stream(pipe, prepared) if isinstance(e, Response)][-1]
+    assert final.backend == "extractive" and final.answer == first.answer
+    assert "8.8亿元" not in final.answer
+
+
+def test_without_a_model_to_ask_the_verified_answer_is_the_answer(pipeline: Pipeline) -> None:
+    prepared = prepare(pipeline, QUESTION)
+    assert not asks_model(pipeline, prepared)
+    assert verified(pipeline, prepared).answer == ask(pipeline, QUESTION).answer

@@ -350,7 +350,12 @@ def _read_part(part: str, report: ReportRef | None, this_year: int) -> Asked:
         ctx = TimeContext(this_year, None, this_year)
         now = None  # "过去五年" with no report named: not fixed
     found = find_times(text, ctx)
-    times = [t for t in found if not t.base and not _event_date(text, t)]
+    # 连续两年 describes the figure, not when; 2月6日…以来 runs to a date the question leaves open
+    times = [
+        t
+        for t in found
+        if not t.base and not _event_date(text, t) and t.name not in ("running", "since_day")
+    ]
     if now is None:
         times = [t for t in times if re.search(r"\d{4}|十[二三四五]五", text[t.start : t.end])]
     period = times[-1].period if times else None

@@ -3,8 +3,10 @@ changed), `build` (a new generation beside the live one) and `commit_generation`
 
 Incremental by content hash: an unchanged file costs no embedding work (its vectors are
 copied from the live generation), a changed file replaces its chunks (embedding only those
-whose text changed), a removed file's chunks go. The new generation only becomes live once
-it is complete.
+whose text changed). Nothing is removed unless named: a document whose file is gone from the
+sources folder stays indexed (and is listed, `IngestSummary.missing_docs`) until it is named
+in `remove` (see `corpus/library.py`, which staff's commands and the page call). The new
+generation only becomes live once it is complete.
 
 One writer at a time: the whole ingest holds the index's writer lock (`index/lock.py`), and
 first clears what an interrupted ingest left (a half-built generation folder, its
@@ -19,7 +21,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,6 +79,10 @@ class Skipped:
     content_hash: str = ""  # the bytes that could not be used ("" unreadable, a folder)
 
 
+class EmptyCorpus(ValueError):
+    """An ingest would leave the index without a document; nothing was changed."""
+
+
 @dataclass
 class Duplicate:
     """A file whose content is already indexed under another name: listed, not indexed."""
@@ -93,6 +99,11 @@ class IngestSummary:
     changed: int = 0
     removed: int = 0
     unchanged: int = 0
+    added_docs: list[str] = field(default_factory=list)  # the doc ids of the counts above
+    changed_docs: list[str] = field(default_factory=list)
+    removed_docs: list[str] = field(default_factory=list)
+    # Indexed documents whose files are gone from the sources folder: kept, not removed.
+    missing_docs: list[str] = field(default_factory=list)
     embedded_chunks: int = 0
     reused_chunks: int = 0
     repaired_spans: int = 0
@@ -109,6 +120,10 @@ class IngestSummary:
     facts_seconds: float = 0.0
     up_to_date: bool = False
     generation: str = ""
+    # Filled by `corpus.library`: files copied into the sources folder, and files moved out
+    # of it (a replaced version, a removed document's file) to where they were kept.
+    copied: list[str] = field(default_factory=list)
+    set_aside: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -122,30 +137,34 @@ class Unreadable:
 
 @dataclass
 class Scan:
-    files: dict[str, Path]  # document id (path relative to the root given) -> file
+    files: dict[str, Path]  # document id -> file
     unreadable: list[Unreadable]
 
 
-def scan(roots: Iterable[Path], extensions: list[str]) -> dict[str, Path]:
-    """Files to ingest, keyed by their document id (path relative to the root given)."""
-    return scan_folders(roots, extensions).files
+def scan(roots: Iterable[Path], extensions: list[str], base: Path | None = None) -> dict[str, Path]:
+    """Files to ingest, keyed by their document id: the path relative to `base` (the sources
+    folder) for a file inside it, else relative to the root given."""
+    return scan_folders(roots, extensions, base).files
 
 
-def scan_folders(roots: Iterable[Path], extensions: list[str]) -> Scan:
-    """The files to ingest, and the folders that could not be listed (pathlib's glob skips
-    those without a word, and their documents would silently leave the index)."""
+def scan_folders(roots: Iterable[Path], extensions: list[str], base: Path | None = None) -> Scan:
+    """The files to ingest (ids as `scan` gives them), and the folders that could not be
+    listed (pathlib's glob skips those without a word, and their documents would silently
+    leave the index)."""
     found: dict[str, Path] = {}
     unreadable: list[Unreadable] = []
     exts = {e.lower() for e in extensions}
     for root in roots:
         if root.is_file():
-            found[root.name] = root
+            found[doc_id_of(root, base) or root.name] = root
             continue
 
         def failed(err: OSError, root: Path = root) -> None:
             folder = Path(err.filename) if err.filename else root
-            rel = folder.relative_to(root).as_posix() if folder != root else ""
-            prefix = f"{rel}/" if rel else ""
+            rel = doc_id_of(folder, base)
+            if rel is None:
+                rel = folder.relative_to(root).as_posix() if folder != root else ""
+            prefix = f"{rel}/" if rel and rel != "." else ""
             unreadable.append(Unreadable(folder, prefix, err.strerror or str(err)))
 
         for folder, dirs, names in os.walk(root, onerror=failed):
@@ -153,8 +172,19 @@ def scan_folders(roots: Iterable[Path], extensions: list[str]) -> Scan:
             for name in sorted(names):
                 path = Path(folder) / name
                 if path.suffix.lower() in exts and name != MANIFEST and path.is_file():
-                    found[path.relative_to(root).as_posix()] = path
+                    found[doc_id_of(path, base) or path.relative_to(root).as_posix()] = path
     return Scan(dict(sorted(found.items())), unreadable)
+
+
+def doc_id_of(path: Path, sources: Path | None) -> str | None:
+    """The document id of a file inside the sources folder (its relative path); None for a
+    file outside it."""
+    if sources is None:
+        return None
+    try:
+        return path.resolve().relative_to(sources.resolve()).as_posix()
+    except ValueError:
+        return None
 
 
 def build_document(doc_id: str, loaded: LoadedFile, override: dict[str, str]) -> Document:
@@ -195,8 +225,9 @@ class Plan:
     base: Manifest | None  # the generation to reuse chunks and vectors from (None: afresh)
     kept: list[Document]  # unchanged: reused as they are
     fresh: list[Document]  # new or changed: loaded, cleaned and chunked again
-    removed: list[str]  # doc ids the index has and the files no longer do
+    removed: list[str]  # doc ids named to be removed
     stale: bool  # another cleaning/chunking version: every document is processed again
+    missing: list[str] = field(default_factory=list)  # kept, their files gone from sources
     relisted: bool = False  # a kept document gained or lost a name with its content
 
     @property
@@ -219,11 +250,15 @@ def ingest(
     roots: list[Path] | None = None,
     rebuild: bool = False,
     progress: Progress | None = None,
+    remove: Collection[str] = (),
     on_wait: Callable[[str], None] | None = None,
 ) -> IngestSummary:
-    """Bring the index in line with the files: diff, build a new generation, commit it,
-    holding the index's writer lock throughout (`on_wait` hears of another ingest holding
-    it; `ingest.when_locked` decides whether to wait or refuse: IndexBusy)."""
+    """Add and update the files of `roots` (None: the whole sources folder; files outside
+    it are indexed where they are, `library.add_files` copies them in first) and remove the
+    documents named in `remove`; every other indexed document stays as it is. Diff, build a
+    new generation, commit it, holding the index's writer lock throughout (`on_wait` hears
+    of another ingest holding it; `ingest.when_locked` decides whether to wait or refuse:
+    IndexBusy)."""
     t0 = time.perf_counter()
     lock = writer_lock(
         cfg.paths.index_dir, cfg.ingest.when_locked, cfg.ingest.lock_wait_seconds, on_wait
@@ -231,7 +266,15 @@ def ingest(
     with lock:
         summary = IngestSummary()
         tidy(cfg, summary)
-        plan = diff(cfg, roots or [cfg.paths.sources], rebuild, summary)
+        plan = diff(cfg, roots, rebuild, summary, remove)
+        if not plan.documents:
+            raise EmptyCorpus(
+                "cannot remove every document: the index keeps at least one; add the new reports "
+                "first, then remove the old ones"
+                if plan.removed
+                else f"nothing to ingest: no readable {' '.join(cfg.ingest.extensions)} file in "
+                f"{cfg.paths.sources}"
+            )
         if plan.up_to_date:
             assert plan.base is not None
             summary.up_to_date = True
@@ -275,40 +318,49 @@ def _prune(cfg: Config, keep: set[str], summary: IngestSummary) -> None:
         summary.disk_reclaimed_mb += reclaim(cfg.paths.index_dir).bytes_freed / 1e6
 
 
-def diff(cfg: Config, roots: list[Path], rebuild: bool, summary: IngestSummary) -> Plan:
-    """Which files are new, changed, unchanged or gone; the new and changed ones are loaded
-    and cleaned (a file that cannot be is skipped with its reason, and what was indexed
-    from it is kept, as are the documents of a folder that could not be listed)."""
-    found = scan_folders(roots, cfg.ingest.extensions)
-    files = found.files
-    overrides: dict[str, dict[str, str]] = {}
-    for root in roots:
-        if root.is_dir():
-            overrides.update(load_manifest(root))
-
+def diff(
+    cfg: Config,
+    roots: list[Path] | None,
+    rebuild: bool,
+    summary: IngestSummary,
+    remove: Collection[str] = (),
+) -> Plan:
+    """Which files are new, changed or unchanged, which indexed documents are kept and which
+    removed; the new and changed files are loaded and cleaned (a file that cannot be is
+    skipped with its reason, and what was indexed from it is kept, as are the documents of
+    a folder that could not be listed)."""
+    sources = cfg.paths.sources
     previous = read_manifest(cfg.paths.index_dir)
     base = None if rebuild else previous
     if base is not None and base.index_mode != cfg.index.mode:
         base = None  # another store holds no vectors to reuse: build afresh there
     if base is not None:
         check_model(base)
-    old_docs = {d.doc_id: d for d in load_documents(_folder(cfg, base))} if base else {}
+    indexed = {d.doc_id: d for d in load_documents(_folder(cfg, previous))} if previous else {}
+    old_docs = indexed if base is not None else {}
     # Another cleaner or chunker version: every document is processed again, but a chunk
     # whose text did not change still reuses its vector.
     stale = base is not None and base.pipeline != pipeline_fingerprint(cfg)
+    exts = cfg.ingest.extensions
+    present = scan_folders([sources], exts) if sources.is_dir() else Scan({}, [])
+    named = present if roots is None else scan_folders(roots, exts, sources)
+    # When the indexed chunks cannot be kept as they are (a rebuild, another store, another
+    # pipeline), every document still in the sources folder is read again, not only those named.
+    reread = previous is not None and (base is None or stale)
+    files = {**present.files, **named.files} if reread else named.files
+    files = {doc_id: path for doc_id, path in files.items() if doc_id not in remove}
+    overrides = _overrides(sources, roots)
 
-    hashes: dict[str, str] = {}
-    errors: dict[str, str] = {}
-    for doc_id, path in files.items():
-        try:
-            hashes[doc_id] = content_hash(path.read_bytes())
-        except OSError as err:
-            hashes[doc_id], errors[doc_id] = "", f"unreadable: {err.strerror or err}"
-    aliases = same_content(hashes, old_docs)
+    hashes, errors = _hashes(files)
+    # Indexed documents not read again take part with the hash they were indexed with, so a
+    # file added under a new name is found identical to one indexed before.
+    held = {d.doc_id: d.content_hash for d in indexed.values() if d.doc_id not in remove}
+    aliases = same_content({**held, **hashes}, old_docs)
     names: dict[str, list[str]] = {}
     for alias, canonical in aliases.items():
         names.setdefault(canonical, []).append(alias)
-        summary.duplicates.append(Duplicate(str(files[alias]), canonical))
+        if alias in files:
+            summary.duplicates.append(Duplicate(str(files[alias]), canonical))
 
     kept: list[Document] = []
     fresh: list[Document] = []
@@ -333,6 +385,7 @@ def diff(cfg: Config, roots: list[Path], rebuild: bool, summary: IngestSummary) 
             else:
                 doc.also = also
                 fresh.append(doc)
+                (summary.changed_docs if old is not None else summary.added_docs).append(doc_id)
                 summary.changed += old is not None
                 summary.added += old is None
                 continue
@@ -342,32 +395,72 @@ def diff(cfg: Config, roots: list[Path], rebuild: bool, summary: IngestSummary) 
             kept.append(old)  # keep what was indexed rather than lose it
 
     current = {d.doc_id for d in kept + fresh}
-    for folder in found.unreadable:
-        held = [
-            d
-            for d in old_docs.values()
-            if d.doc_id.startswith(folder.prefix) and d.doc_id not in current | aliases.keys()
-        ]
-        kept.extend(held)
-        current.update(d.doc_id for d in held)
+    unreadable = {u.path: u for u in present.unreadable + named.unreadable}.values()
+    hidden = [u.prefix for u in unreadable]  # their files could not be seen, not gone
+    for folder in unreadable:
+        count = sum(
+            1
+            for d in indexed
+            if d.startswith(folder.prefix) and d not in current and d not in aliases
+        )
         summary.skipped.append(
             Skipped(
                 str(folder.path),
-                f"unreadable folder: {folder.reason}; the {len(held)} documents indexed "
+                f"unreadable folder: {folder.reason}; the {count} documents indexed "
                 "from it are kept",
             )
         )
 
-    removed = sorted(set(old_docs) - current)
-    plan = Plan(previous, base, kept, fresh, removed, stale, relisted)
-    summary.removed = len(set(removed) - aliases.keys())
+    removed, missing = [], []
+    for doc_id, doc in indexed.items():
+        if doc_id in current or doc_id in aliases:
+            continue  # an alias is listed under the document indexed for its content
+        if doc_id in remove:
+            removed.append(doc_id)
+            continue
+        if doc_id not in present.files and not any(doc_id.startswith(p) for p in hidden):
+            missing.append(doc_id)
+        also = names.get(doc_id, [])
+        relisted |= doc.also != also
+        doc = replace(doc, also=also) if doc.also != also else doc
+        if doc_id in old_docs and not stale:
+            kept.append(doc)  # not named, or its file is gone: it stays as indexed
+        else:
+            fresh.append(doc)  # chunked again from the text the index holds
+    dropped = [a for a in aliases if a in old_docs]  # indexed before on their own
+    plan = Plan(previous, base, kept, fresh, sorted(removed), stale, sorted(missing), relisted)
+    plan.relisted |= bool(dropped)
+    summary.removed_docs, summary.removed = plan.removed, len(plan.removed)
+    summary.missing_docs = plan.missing
     summary.unchanged = len(kept)
-    summary.documents = len(current)
+    summary.documents = len(plan.documents)
     summary.flagged = flagged_documents(plan.documents)
     for d in plan.documents:
         summary.repaired_spans += d.clean_summary.get("mojibake_repaired", 0)
         summary.unrecoverable_spans += d.clean_summary.get("mojibake_unrecoverable", 0)
     return plan
+
+
+def _hashes(files: dict[str, Path]) -> tuple[dict[str, str], dict[str, str]]:
+    """doc id -> the hash of its bytes ("" when unreadable), and doc id -> why unreadable."""
+    hashes: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for doc_id, path in files.items():
+        try:
+            hashes[doc_id] = content_hash(path.read_bytes())
+        except OSError as err:
+            hashes[doc_id], errors[doc_id] = "", f"unreadable: {err.strerror or err}"
+    return hashes, errors
+
+
+def _overrides(sources: Path, roots: list[Path] | None) -> dict[str, dict[str, str]]:
+    """Metadata overrides: the sources folder's manifest, and the manifest of a folder
+    ingested from outside it (keyed by paths relative to that folder)."""
+    overrides = load_manifest(sources) if sources.is_dir() else {}
+    for root in roots or []:
+        if root.is_dir() and doc_id_of(root, sources) is None:
+            overrides.update(load_manifest(root))
+    return overrides
 
 
 def same_content(hashes: dict[str, str], indexed: dict[str, Document]) -> dict[str, str]:

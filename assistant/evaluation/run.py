@@ -26,6 +26,8 @@ from assistant.answer.pipeline import Pipeline, ask
 from assistant.backends import registry
 from assistant.backends.base import BackendError
 from assistant.config import Config, RetrievalConfig
+from assistant.evaluation import machine
+from assistant.evaluation.against import Current, PastRun, compare_runs, load_run
 from assistant.evaluation.gold import Gold, GoldItem
 from assistant.evaluation.report import write_comparison, write_outputs
 from assistant.evaluation.results import Comparison, Record, RunResult, Skipped, Variant
@@ -153,10 +155,12 @@ def evaluate(
     out_dir: Path,
     progress: ProgressSink | None = None,
     resume: bool = False,
+    previous: PastRun | None = None,
 ) -> RunResult:
     """Run `items` (the gold set, or its first N under --limit) and write every output;
-    each prediction is on disk as soon as it is made. With `resume`, the predictions
-    already in `out_dir` are re-scored and only the other items are asked."""
+    each prediction is on disk as soon as it is made, with the machine's load meanwhile
+    and, given an earlier run, each item beside it. With `resume`, the predictions already
+    in `out_dir` are re-scored and only the other items are asked."""
     variant = variant_of(pipe.config)
     generation = pipe.index.manifest.generation
     spec = run_spec(pipe.config, gold, len(items), generation, compare=False)
@@ -164,6 +168,7 @@ def evaluate(
     if not resume:
         write_spec(out_dir, spec)
     advance = progress.task(variant.name, len(items)) if progress else None
+    before = machine.snapshot()
     records = []
     with prediction_log(out_dir / PREDICTIONS, [done[i.id] for i in items if i.id in done]) as log:
         for item in items:
@@ -174,7 +179,14 @@ def evaluate(
             records.append(record)
             if advance:
                 advance()
-    result = RunResult(variant, records, summarize([r.verdict for r in records]), out_dir)
+    load = machine.measure(before)
+    against = None
+    if previous is not None:
+        current = [Current(r.item.id, r.verdict.passed, _answer(r)) for r in records]
+        gold_ids = {i.id for i in gold.items}
+        against = compare_runs(previous, current, gold_ids, gold.sha256)
+    summary = summarize([r.verdict for r in records])
+    result = RunResult(variant, records, summary, out_dir, load, against)
     write_outputs(result, gold)
     return result
 
@@ -224,6 +236,10 @@ def record_of(item: GoldItem, line: dict[str, Any]) -> Record:
     return Record(item, response, score_item(item, Prediction.from_response(response)))
 
 
+def _answer(r: Record) -> str:
+    return r.response.answer if r.response else ""
+
+
 # ---------------------------------------------------------------------------- comparing
 
 
@@ -242,10 +258,13 @@ def compare(
     out_dir: Path,
     progress: ProgressSink | None = None,
     resume: bool = False,
+    against: Path | None = None,
 ) -> Comparison:
     """Run every variant on the same items over one opened index and embedder (reloading
     the embedding model or a local LLM per configuration would dominate the run); each
-    one's outputs go to its own subfolder, and a resumed comparison resumes each."""
+    one's outputs go to its own subfolder, a resumed comparison resumes each, and each is
+    set beside the subfolder of its name in `against` (an earlier --compare run) when
+    there is one."""
     factory = PipelineFactory(cfg)
     if not resume:
         generation = factory.index.manifest.generation
@@ -260,7 +279,9 @@ def compare(
             continue
         folder = out_dir / variant.name
         again = resume and (folder / RUN_FILE).exists()
-        results.append(evaluate(pipe, gold, items, folder, progress, resume=again))
+        earlier = against / variant.name if against else None
+        previous = load_run(earlier) if earlier and earlier.is_dir() else None
+        results.append(evaluate(pipe, gold, items, folder, progress, again, previous))
     comparison = Comparison(results, skipped, out_dir)
     write_comparison(comparison, gold)
     return comparison

@@ -78,6 +78,13 @@ _MONEY = ("元", "亿元", "万元", "亿", "万")
 _OTHER_PLACE = re.compile(r"^(?:[\u4e00-\u9fff]{2}(?:区|新区|合作区)|深圳市|广东省|全国|香港)$")
 
 
+def _within_home(subject: str) -> bool:
+    """A project, a named service, an area, a port or a place the district aids is within
+    what a question about the district asks (罗湖…“罗湖政府在线”连续几年); another
+    district, the city or a street of its own is not."""
+    return not _OTHER_PLACE.match(subject) and not subject.endswith("街道")
+
+
 def metric_match(asked: Asked, fact: Fact) -> float:
     """How surely `fact` measures what `asked` asks, 0..1: the names must be related (the
     same, one an abbreviation or part of the other, or ending in the same word: 议案 is not
@@ -149,7 +156,9 @@ def failed_slots(asked: Asked, fact: Fact, home: str) -> tuple[str, ...]:
     if asked.period is not None and not periods_meet(asked, fact):
         slots.append("period")
     if asked.subject is not None:
-        if fact.subject != asked.subject:
+        if fact.subject != asked.subject and not (
+            asked.subject == home and _within_home(fact.subject)
+        ):
             slots.append("subject")
     elif fact.subject != home and _OTHER_PLACE.match(fact.subject):
         slots.append("subject")

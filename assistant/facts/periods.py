@@ -19,6 +19,13 @@ _EXPRESSIONS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (name, re.compile(pattern))
     for name, pattern in (
         ("span", rf"{Y}\s*年?\s*(?:-|—|–|~|至|到)\s*{Y}\s*年"),
+        # 2月6日…以来: from that day's month to the end of what the text reports on
+        (
+            "since_day",
+            rf"(?:{Y}\s*年)?\s*(\d{{1,2}})\s*月\s*\d{{1,2}}\s*[日号](?=[^,，。；;]{{0,24}}?以来)",
+        ),
+        # 连续四年: the years up to the one the text reports on; the count is a figure too
+        ("running", r"连续\s*([一二两三四五六七八九十\d]+)\s*年(?![度底末])"),
         ("since", rf"{Y}\s*年以来"),
         ("half", rf"(?:{Y}\s*年)?\s*(上|下)半年"),
         ("months", rf"(?:{Y}\s*年)?\s*(\d{{1,2}})\s*(?:-|—|–|~|至)\s*(\d{{1,2}})\s*月"),
@@ -57,6 +64,12 @@ class TimeMention:
     period: Period
     target_year: bool = False  # "到2025年": a year to reach
     base: bool = False  # the base of a comparison (比一季度, 比上年末, 2019年同期): not the when
+    name: str = ""  # which expression: year, half, running (连续四年), since_day ...
+
+    @property
+    def figure(self) -> bool:
+        """Its number is also a figure ("连续四年": a count of years)."""
+        return self.name == "running"
 
 
 def _count(text: str) -> int | None:
@@ -85,7 +98,9 @@ def find_times(text: str, ctx: TimeContext) -> list[TimeMention]:
                 or text.startswith("同期", m.end())
                 or (text[: m.start()].endswith(("是", "为")) and text.startswith("的", m.end()))
             )
-            found.append(TimeMention(m.start(), m.end(), period, name == "target", base))
+            # 恢复至2019年同期的71.3%: a year reached back to is a base, not a year to reach
+            target = name == "target" and not base
+            found.append(TimeMention(m.start(), m.end(), period, target, base, name))
             for i in range(m.start(), m.end()):
                 taken[i] = True
     return sorted(found, key=lambda t: t.start)
@@ -104,6 +119,19 @@ def _resolve(
 ) -> Period | None:
     if name == "span":
         return Period.years(int(m.group(1)), int(m.group(2)))
+    if name == "since_day":
+        year, month = _year_or(m, 1, ctx), int(m.group(2))
+        if year is None or not 1 <= month <= 12:
+            return None
+        ref = ctx.reference
+        end = ref.end if ref is not None and ref.end >= (year, month) else (year, 12)
+        return Period((year, month), end)
+    if name == "running":
+        n = _count(m.group(1))
+        end = ctx.reference.last_year if ctx.reference is not None else ctx.year
+        if n is None or end is None or not 1 < n <= 50:
+            return None
+        return Period.years(end - n + 1, end)
     if name == "since":
         end = ctx.review_end or ctx.year or int(m.group(1))
         return Period.years(int(m.group(1)), max(end, int(m.group(1))))

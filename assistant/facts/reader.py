@@ -19,13 +19,20 @@ from assistant.facts.periods import TimeContext, TimeMention, find_times
 # -- subjects ---------------------------------------------------------------------------
 
 _DISTRICTS = "罗湖|福田|南山|宝安|龙岗|龙华|坪山|光明|盐田|大鹏|前海|深汕"
+_FIGURE_NEXT = r"(?=\d)"  # not a numeral in words: 挂牌市三级 is a grade, not a place
 _ENTITY = re.compile(
     rf"(?P<district>(?:{_DISTRICTS})(?:区|新区|合作区)?)"
     r"|(?P<city>深圳市|深圳|全市|我市)"
     r"|(?P<province>广东省|广东|全省)"
-    r"|(?P<nation>全国|国家)"
+    r"|(?P<nation>全国|国家|新中国)"
     r"|(?P<hk>香港)"
-    r"|(?P<street>(?:(?![多少几个每各全该本])[\u4e00-\u9fff]){2,3}街道)"
+    # a place or a port a figure stands right after owns it (陆丰市26个贫困村, 莲塘口岸24小时)
+    rf"|(?P<place>(?:(?![全我本各该城都超上股夜花于在])[\u4e00-\u9fff]){{2}}(?:市|县){_FIGURE_NEXT}"
+    rf"|(?:(?<![\u4e00-\u9fff])[\u4e00-\u9fff]{{3}}|[\u4e00-\u9fff]{{2}})口岸{_FIGURE_NEXT})"
+    r"|(?P<street>(?:(?![多少几个每各全该本]|实现|覆盖|深入|下沉|延伸|进入|走进)"
+    r"[\u4e00-\u9fff]){2,3}街道)"
+    # an area that opens a sentence is what it tells of (清水河片区实现集中供地…)
+    r"|(?P<area>^[\u4e00-\u9fff]{2,6}(?:-[\u4e00-\u9fff]{2,6})?片区)"
     r"|(?P<own>全区|我区|本区)"
 )
 # An entity after these words is the scope of a comparison or a ranking, not the subject:
@@ -40,17 +47,20 @@ _SCOPE_BEFORE = re.compile(
 
 # -- status -----------------------------------------------------------------------------
 
-# A target is announced: strongly (目标, 力争, 到2025年…) or by a future verb (将聚焦, 要加快);
+# A target is announced: strongly (目标是, 力争, 到2025年…) or by a future verb (将聚焦, 要加快);
 # 将 is also 把 (将全区…), 计划 also a noun (更新计划), so those count only before a verb.
+# 要求 and 目标 are mostly nouns of set phrases that announce nothing (总要求, 奋斗目标,
+# 目标导向); a target is announced by 目标是 / 预期目标 / 力争 ...
 _STRONG_TARGET = re.compile(
-    r"目标|预期|力争|争取|确保|要求|力求|计划(?=[全新建投完实引筹开推举出提到于达年在])"
+    r"(?<!奋斗)目标(?!导向)|预期|力争|争取|争当|争创|确保|力求|"
+    r"计划(?=[全新建投完实引筹开推举出提到于达年在])"
 )
 _FUTURE_VERB = (
     r"全面|全力|持续|继续|进一步|加快|加大|聚焦|重点|着力|坚持|围绕|推动|推进|实施|建设|"
     r"打造|开展|深化|力争|努力|大力|不断|逐步|完成|新增|建成|实现|达到|形成|出台|启动|举办|"
     r"召开|引进|筹集|提供|培育|支持|建立|构建|投入|确保|争取"
 )
-_WEAK_TARGET = re.compile(rf"(?:将|要|拟)(?:{_FUTURE_VERB})|预计|努力")
+_WEAK_TARGET = re.compile(rf"(?:将|要|拟)(?:{_FUTURE_VERB}|于|在(?!建))|预计|努力")
 _ACTUAL = re.compile(r"已|完成了|实现了|取得|达成|累计完成|共完成")
 
 # -- kind -------------------------------------------------------------------------------
@@ -59,6 +69,7 @@ _CHANGE_BEFORE = re.compile(
     r"(?:增长|下降|增加|减少|提高|提升|降低|上升|增速|增幅|回落|加快|放缓|扩大|缩小|年均增长|同比增长|同比下降|同口径增长|增)(?:了)?(?:约|近|超过|超|逾)?$"
 )
 _CHANGE_UNITS = ("%", "个百分点", "百分点", "倍", "成")
+_COMPARED_BY = re.compile(r"(?<!同)比[^,，；;]{1,12}?(?:增加|减少|增长|下降|多|少)(?:了)?$")
 _SHARE_WORDS = re.compile(r"比例|占比|比重|率|覆盖|占|份额")
 
 # -- metric -----------------------------------------------------------------------------
@@ -85,9 +96,22 @@ _VERB_BEFORE_NOUN = re.compile(
 # summed over it (累计, 新增, 年均) covers the span.
 _REACHED = re.compile(
     r"(?:增|提高|提升|增长|增加|扩大|升|降|降低|下降|减少|缩小)(?:至|到)|达到|达|突破|超过|超|接近|"
-    r"跃居|跃升至|稳定在|保持在"
+    r"跃居|跃升至|实现"
 )
-_OVER_SPAN = re.compile(r"累计|共计|总计|新增|年均|五年|全部")
+# A bound held through the span (控制在3.5%以内), a measure per head (每万人全科医生数: a
+# state, never summed), an award received in some year of it (获评…第七名).
+_HELD = re.compile(r"(?:控制在|保持在|稳定在|维持在)$")
+_PER_HEAD = re.compile(r"(?:每[百千万]?人|人均|每户)[\u4e00-\u9fff]{0,10}$")
+_AWARD = re.compile(r"获评|荣获|评为|入选")
+_EVENTS = ("人次", "次", "场", "届")  # units that count events: a sum, never a level
+_LIST_ITEMS = re.compile(r"(?:[\d.]+[^\d、,，；;]{0,12}、)+$")
+# A count that sums up the names listed right before it ("罗湖、文锦渡、莲塘三个口岸").
+_NAME = r"[\u4e00-\u9fff]{1,8}"
+_LISTED = re.compile(rf"(?<![\d\u4e00-\u9fff]){_NAME}(?:、{_NAME})+(?:[和及与]{_NAME})?$")
+# 年均 sums a span (年均举办10场), except in the name of a yearly average (年均浓度).
+_OVER_SPAN = re.compile(
+    r"累计|共计|总计|新增|年均(?![\u4e00-\u9fff]{0,3}(?:浓度|值|气温))|五年|全部"
+)
 
 
 @dataclass(frozen=True)
@@ -119,6 +143,8 @@ class SectionContext:
 
 _REVIEW_HEAD = re.compile(r"回顾|过去|成绩|成就|答卷|回眸|总结|进展")
 _PLAN_HEAD = re.compile(r"今后|未来|主要工作|工作安排|目标|任务|思路|计划|展望|部署|迈向|打算|举措")
+# The glossary a work report ends with (有关名词解释), often under its last part's heading.
+_GLOSSARY_HEAD = re.compile(r"名词解释|名词释义|名词注释|术语解释|注释$|附注")
 
 
 def doc_context(doc_id: str, title: str, date: str, kind: str) -> DocContext:
@@ -141,19 +167,28 @@ def _title_period(title: str, year: int | None) -> Period | None:
 
 
 def section_context(doc: DocContext, section: str) -> SectionContext:
-    """The period a part of the document is about, read from its heading path."""
+    """The period a part of the document is about, read from its heading path: the
+    innermost heading that names a time decides it ("(五)…取得新进展" inside "一、过去五年
+    工作回顾" is still the five years); a heading that only says review or plan decides
+    when no heading above it names a time."""
     heads = [h for h in section.split(" › ") if h] if section else []
     ctx = TimeContext(doc.year, doc.title_period, doc.review_end)
+    if doc.year is not None and any(_GLOSSARY_HEAD.search(h) for h in heads):
+        # A glossary says what a name means as the report is given: no review, no plan.
+        return SectionContext(Period.year(doc.year))
+    fallback: SectionContext | None = None
     for head in reversed(heads):
         times = find_times(head, ctx)
         if times:
             plan = bool(_PLAN_HEAD.search(head)) or any(t.target_year for t in times)
-            return SectionContext(times[-1].period, plan)
-        if _PLAN_HEAD.search(head) and doc.year is not None:
-            return SectionContext(Period.year(doc.year), plan=True)
-        if _REVIEW_HEAD.search(head) and doc.review_end is not None:
-            return SectionContext(doc.title_period or Period.year(doc.review_end))
-    return SectionContext(_default_period(doc))
+            return SectionContext(times[-1].period, plan or bool(fallback and fallback.plan))
+        if fallback is not None or doc.year is None:
+            continue
+        if _PLAN_HEAD.search(head):
+            fallback = SectionContext(Period.year(doc.year), plan=True)
+        elif _REVIEW_HEAD.search(head) and doc.review_end is not None:
+            fallback = SectionContext(doc.title_period or Period.year(doc.review_end))
+    return fallback or SectionContext(_default_period(doc))
 
 
 def _default_period(doc: DocContext) -> Period | None:
@@ -179,7 +214,7 @@ def read_sentence(sentence: str, doc: DocContext, section: SectionContext) -> li
     facts = []
     previous: Fact | None = None
     for i, m in enumerate(mentions):
-        if any(t.start <= m.start < t.end for t in times):
+        if any(t.start <= m.start < t.end and not t.figure for t in times):
             continue  # the number is part of a time expression (近五年, 1-5月)
         kind = _kind(sentence, m)
         metric = _metric(sentence, m, mentions)
@@ -238,13 +273,44 @@ def clause_of(sentence: str, m: Mention) -> str:
     return sentence[start:end].strip(" ,，、")
 
 
+# A quoted name that opens a clause and is followed by what it scored ("“X”项目以168票",
+# "“X”连续四年获评…") is the clause's subject: a project voted on, a named service.
+_QUOTED_TOPIC = re.compile(r"^(?:其中)?[“\"]([^”\"]{2,14})[”\"](?:项目|工程)?(?=以|连续|\d)")
+_QUOTED_ITEMS = re.compile(
+    r"^[“\"]([^”\"]{2,14})[”\"](?:(?:和|、|及)[“\"]([^”\"]{2,14})[”\"])+分列"
+)
+
+
 def _subject(sentence: str, m: Mention, doc: DocContext) -> str:
     start = _clause_start(sentence, m.start)
-    for scope in (sentence[start : m.start], sentence[: m.start]):
-        found = [e for e in _ENTITY.finditer(scope) if _is_subject(scope, e, doc)]
+    clause = sentence[start : m.start]
+    if topic := _QUOTED_TOPIC.match(clause):
+        return topic.group(1)
+    if items := _quoted_item(sentence, m, start):
+        return items
+    for begin in (start, 0):
+        # read up to the figure's end: a place is known by the figure right after it
+        scope, cut = sentence[begin : m.end], m.start - begin
+        found = [
+            e for e in _ENTITY.finditer(scope) if e.end() <= cut and _is_subject(scope, e, doc, cut)
+        ]
         if found:
             return _canonical(found[-1], doc)
     return doc.subject
+
+
+def _quoted_item(sentence: str, m: Mention, start: int) -> str:
+    """ "“A”和“B”分列第二、第三位": the i-th name is the i-th figure's."""
+    at = sentence.find("分列", start)
+    if at < 0 or at > m.start or not _QUOTED_ITEMS.match(sentence[start : at + 2]):
+        return ""
+    names = re.findall(r"[“\"]([^”\"]{2,14})[”\"]", sentence[start:at])
+    figures = re.findall(r"第[一二三四五六七八九十\d]+", sentence[at : _clause_end(sentence, at)])
+    rank = re.match(r"第[一二三四五六七八九十\d]+", sentence[m.start :])
+    if not rank or len(names) != len(figures):
+        return ""
+    before = len(re.findall(r"第[一二三四五六七八九十\d]+", sentence[at : m.start]))
+    return names[before] if before < len(names) else ""
 
 
 _BRACKET_OPEN = re.compile(r"[(（]\s*(?:增长|下降|增速为?)?\s*$")
@@ -267,26 +333,37 @@ def named_subject(text: str, home: str) -> str | None:
     """The subject a text names (a question: "2020年福田区…"), None when it names none or
     only its own (全区)."""
     doc = DocContext("", home, None, None, "", None)
-    found = [e for e in _ENTITY.finditer(text) if not e["own"] and _is_subject(text, e, doc)]
+    found = [
+        e
+        for e in _ENTITY.finditer(text)
+        if not (e["own"] or e["place"] or e["area"]) and _is_subject(text, e, doc)
+    ]
     return _canonical(found[-1], doc) if found else None
 
 
 # A place followed by one of these is a modifier (深圳首个, 全区第一, 全市3个), not
 # the subject; a following year (深圳2024年) still leaves it the subject.
 _MODIFIER_AFTER = re.compile(
-    r"\d(?!\d{3}\s*年)|[“\"、第]|系列|首|唯一|率先|前列|平均|同期|层面|各区|范围|以上|重点"
+    r"\d(?!\d{3}\s*年)|[“\"、第]|系列|首|唯一|率先|前列|平均|层面|各区|范围|以上|重点"
 )
 
 
-def _is_subject(text: str, e: re.Match[str], doc: DocContext) -> bool:
+_FOUNDED = ("成立", "建区", "建市", "设立", "建立")
+
+
+def _is_subject(text: str, e: re.Match[str], doc: DocContext, end: int | None = None) -> bool:
     """An entity is the subject, not a scope (居全市第二), an object (对接香港), a modifier
     (国家高新技术企业, 深圳500强企业) or an item of a list (广东、深圳系列…)."""
-    before, after = text[: e.start()], text[e.end() :]
-    if _SCOPE_BEFORE.search(before) or _OBJECT_BEFORE.search(before):
+    before, after = text[: e.start()], text[e.end() : end]
+    if _OBJECT_BEFORE.search(before):
         return False
+    if _SCOPE_BEFORE.search(before) and not after.startswith(_FOUNDED):
+        return False  # 是新中国成立70周年: what was founded is the subject, not a scope
+    if e["place"]:
+        return True  # defined by the figure right after it
     if _MODIFIER_AFTER.match(after):
         return False
-    if (e["nation"] or e["province"]) and re.match(r"[\u4e00-\u9fff]", after):
+    if (e["nation"] in ("全国", "国家") or e["province"]) and re.match(r"[\u4e00-\u9fff]", after):
         return False  # 国家级, 全国首部, 全省率先: a rank or a kind, not a subject
     return not (e["city"] and doc.subject != "深圳市" and re.match(r"[\u4e00-\u9fff]{0,2}$", after))
 
@@ -303,8 +380,9 @@ def _canonical(e: re.Match[str], doc: DocContext) -> str:
         return "全国"
     if e["hk"]:
         return "香港"
-    if e["street"]:
-        return e["street"]
+    for name in ("street", "place", "area"):
+        if e[name]:
+            return e[name]
     return doc.subject
 
 
@@ -326,6 +404,8 @@ def _kind(sentence: str, m: Mention) -> Kind:
         return "change"  # 分别累计下降25.7%、37.9%: every figure of the list
     if m.unit in ("%", "成"):
         return "share"
+    if _COMPARED_BY.search(clause):
+        return "change"  # 比上次会议增加23件: a count by which it grew
     return "level"
 
 
@@ -339,8 +419,15 @@ def _period(
     i: int,
 ) -> Period | None:
     times = [t for t in times if not t.base]
+    if inside := [t for t in times if t.start <= m.start < t.end]:
+        return inside[0].period  # 连续四年: the figure is the time's own count
     before = [t for t in times if t.end <= m.start]
     clause_start = _clause_start(sentence, m.start)
+    listed = m.unit[-1:] in _COUNT_UNITS and _LISTED.search(sentence[: m.start])
+    if listed and before and before[-1].name in ("since", "since_day"):
+        # 2月6日…以来,罗湖、文锦渡、莲塘三个口岸…累计: 以来 opens a window for what is summed
+        # in it, not for a count of the names listed
+        return section.reference
     if (paired := _respectively(sentence, m, mentions, times)) is not None:
         return paired
     in_clause = [t for t in before if t.start >= clause_start]
@@ -367,10 +454,16 @@ def _period(
         n.start > m.end and _REACHED.search(sentence[m.end : n.start]) for n in mentions[i + 1 :]
     ):
         return Period.year(ref.first_year - 1)
-    if _OVER_SPAN.search(clause):
+    head = _LIST_ITEMS.sub("", clause)  # 实现150项“秒批”、380项…: the verb heads each item
+    if _HELD.search(head) or _OVER_SPAN.search(head):
         return ref
-    if _REACHED.search(clause[-6:]):
+    reached = _REACHED.search(head[-6:])
+    if reached and m.unit.endswith(_EVENTS) and reached.group() in ("超", "超过", "接近"):
+        reached = None  # 救助困难群众超16万人次: events are summed; 超 only says "over"
+    if reached or _PER_HEAD.search(head):
         return Period.year(ref.last_year)
+    if kind == "rank" and _AWARD.search(head):
+        return ref  # 获评…第七名: an award of some year of the span
     if kind in ("share", "rank"):
         return Period.year(ref.last_year)
     return ref

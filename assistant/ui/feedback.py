@@ -100,11 +100,6 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def answer_key(session: str, turn: int) -> str:
-    """The key of answer `turn` of a browser session."""
-    return f"{session}-{turn}"
-
-
 class FeedbackStore:
     def __init__(self, path: Path, max_comment_chars: int = DEFAULT_MAX_COMMENT) -> None:
         self.path = path
