@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from assistant import __version__
+from assistant.answer.question import BadQuestion, check_question
 from assistant.backends import registry
 from assistant.backends.base import BackendError
 from assistant.config import Config, ConfigError, load_config
 from assistant.corpus.ingest import EmptyCorpus
 from assistant.corpus.library import CorpusError
-from assistant.index.generations import IndexMismatch, IndexMissing
+from assistant.index.generations import IndexMismatch, IndexMissing, read_manifest
+from assistant.index.lock import IndexBusy
 from assistant.index.vectors import StoreError
 from assistant.models import DocumentInfo
 
@@ -47,8 +49,10 @@ def friendly(func: F) -> F:
             ConfigError,
             IndexMissing,
             IndexMismatch,
+            IndexBusy,
             StoreError,
             BackendError,
+            BadQuestion,
             CorpusError,
             EmptyCorpus,
         ) as err:
@@ -149,7 +153,14 @@ def ingest(
         else:
             click.echo("没有要移除的文件：索引中每份文件都还在 sources 文件夹里。")
     with IngestProgress() as progress:
-        summary = update(cfg, list(paths) or None, remove, rebuild=rebuild, progress=progress)
+        summary = update(
+            cfg,
+            list(paths) or None,
+            remove,
+            rebuild=rebuild,
+            progress=progress,
+            on_wait=lambda message: click.echo(message, err=True),
+        )
     print_ingest_summary(summary)
 
 
@@ -256,6 +267,8 @@ def ask(
     from assistant.console import StatusLine, follow, print_response
     from assistant.corpus.library import find_documents
 
+    # Before the pipeline is opened (seconds): a question refused is refused at once.
+    check_question(question, _cfg(ctx).answer.max_question_chars)
     try:
         filters = make_filters(list(doc_ids), date_from, date_to)
     except ValueError as err:  # a date that is no date: said, not ignored
@@ -305,8 +318,15 @@ def chat(ctx: click.Context, backend: str | None) -> None:
             break
         if not question:
             break
-        with StatusLine() as status:
-            response = follow(ask_stream(pipe, question, history=history.turns), status)
+        if pipe.index.manifest != read_manifest(cfg.paths.index_dir):
+            with StatusLine() as status:  # an ingest made another generation live
+                pipe = _open_pipeline(cfg, backend, status)
+        try:
+            with StatusLine() as status:
+                response = follow(ask_stream(pipe, question, history=history.turns), status)
+        except BadQuestion as err:
+            click.echo(str(err), err=True)
+            continue
         print_response(response, asked=pipe.backend_name)
         history.add(question, response.standalone_question, response.answer)
 
@@ -401,7 +421,7 @@ def doctor(ctx: click.Context) -> None:
 
     ok = True
     for check in run_checks(_cfg(ctx)):
-        mark = "ok  " if check.ok else "FAIL"
+        mark = ("warn" if check.warn else "ok  ") if check.ok else "FAIL"
         click.echo(f"[{mark}] {check.name}: {check.detail}")
         ok &= check.ok
     sys.exit(0 if ok else 1)
@@ -433,6 +453,14 @@ def doctor(ctx: click.Context) -> None:
     help="Run every retrieval mode and every available backend side by side.",
 )
 @click.option(
+    "--resume",
+    "resume_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Continue the run in DIR (one that died): its own gold set, backend and mode; "
+    "only the items without a prediction are asked.",
+)
+@click.option(
     "--against",
     "against_dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -450,6 +478,7 @@ def eval_command(
     out_dir: Path | None,
     limit: int | None,
     compare_all: bool,
+    resume_dir: Path | None,
     against_dir: Path | None,
 ) -> None:
     """Score the assistant on a gold set: predictions, report.json and report.html.
@@ -462,17 +491,38 @@ def eval_command(
     from assistant.evaluation.console import EvalProgress, print_comparison, print_summary
     from assistant.evaluation.gold import GoldError, load_gold
     from assistant.evaluation.run import (
+        ResumeError,
+        check_resumable,
         compare,
         configure,
         default_out_dir,
         evaluate,
         open_scored_pipeline,
+        read_spec,
     )
+    from assistant.index.generations import read_manifest
 
+    resume = resume_dir is not None
     try:
+        if resume_dir is not None:
+            given = [
+                f"--{name.replace('_', '-')}"
+                for name in ("gold_path", "backend", "mode", "out_dir", "limit", "compare_all")
+                if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+            ]
+            if given:
+                raise ResumeError(
+                    f"--resume continues a run with its own settings; drop {', '.join(given)}"
+                )
+            spec = read_spec(resume_dir)
+            gold_path, backend, mode = Path(spec.gold), spec.backend, spec.mode
+            limit, compare_all, out_dir = spec.items, spec.compare, resume_dir
         gold = load_gold(gold_path)
+        if resume_dir is not None:
+            live = read_manifest(_cfg(ctx).paths.index_dir)
+            check_resumable(spec, gold, live.generation if live else "")
         previous = load_run(against_dir) if against_dir and not compare_all else None
-    except (GoldError, RunError) as err:
+    except (GoldError, ResumeError, RunError) as err:
         raise UserError(str(err)) from err
     for warning in gold.warnings:
         err_console.print(f"warning: {warning}", style="yellow", markup=False, soft_wrap=True)
@@ -481,12 +531,12 @@ def eval_command(
     out = out_dir or default_out_dir()
     if compare_all:
         with EvalProgress() as progress:
-            comparison = compare(cfg, gold, items, out, progress, against_dir)
+            comparison = compare(cfg, gold, items, out, progress, resume, against_dir)
         print_comparison(comparison)
         return
     pipe = open_scored_pipeline(cfg)
     with EvalProgress() as progress:
-        result = evaluate(pipe, gold, items, out, progress, previous)
+        result = evaluate(pipe, gold, items, out, progress, resume, previous)
     print_summary(result)
 
 
@@ -577,6 +627,14 @@ def feedback_export(ctx: click.Context, fmt: str, out: Path | None) -> None:
 @click.option("--no-baseline", is_flag=True, help="Skip the plain llama-index comparison.")
 @click.option("--no-ui", is_flag=True, help="Skip the UI process measurement.")
 @click.option(
+    "--memory-questions",
+    type=click.IntRange(min=0),
+    default=200,
+    show_default=True,
+    help="Questions asked of one query process and of the UI process, with the local "
+    "backend, their memory read after each (0: skip; about 5 s a question each).",
+)
+@click.option(
     "--work",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     default=None,
@@ -596,6 +654,7 @@ def bench(
     seed: int,
     no_baseline: bool,
     no_ui: bool,
+    memory_questions: int,
     work: Path | None,
 ) -> None:
     """Measure ingest, query latency per stage, memory and disk at growing corpus sizes,
@@ -622,6 +681,7 @@ def bench(
         ui=not no_ui,
         work=work,
         command="assistant " + " ".join(sys.argv[1:]),
+        memory_questions=memory_questions,
     )
     try:
         run_bench(_cfg(ctx), opts, log=lambda line: click.echo(line, err=True))

@@ -10,6 +10,7 @@ from typing import Self
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.spinner import Spinner
 from rich.table import Table
@@ -68,11 +69,25 @@ class IngestProgress(Bars):
 
 def print_ingest_summary(s: IngestSummary) -> None:
     for skipped in s.skipped:
-        console.print(f"[yellow]skipped[/] {skipped.path}: {skipped.reason}", highlight=False)
+        # escaped: a reason can quote "[Content_Types].xml", which rich reads as markup
+        line = f"[yellow]skipped[/] {escape(skipped.path)}: {escape(skipped.reason)}"
+        console.print(line, highlight=False)
+    for dup in s.duplicates:
+        console.print(
+            f"[cyan]same content[/] {escape(dup.path)}: identical to {escape(dup.same_as)}, "
+            "indexed once and listed under both names",
+            highlight=False,
+        )
+    for doc_id, passages in s.flagged.items():
+        console.print(
+            f"[red]addressed to an assistant[/] {escape(doc_id)}: {len(passages)} passage(s), "
+            f"shown as such, never used to answer: {escape(passages[0] if passages else '')}",
+            highlight=False,
+        )
     for path in s.copied:
-        console.print(f"copied into the sources folder: {path}", highlight=False)
+        console.print(f"copied into the sources folder: {escape(path)}", highlight=False)
     for path in s.set_aside:
-        console.print(f"set aside (not deleted): {path}", style="dim", highlight=False)
+        console.print(f"set aside (not deleted): {escape(path)}", style="dim", highlight=False)
     table = Table(title="index up to date" if s.up_to_date else "ingest summary")
     table.add_column("")
     table.add_column("", justify="right")
@@ -83,6 +98,11 @@ def print_ingest_summary(s: IngestSummary) -> None:
         "chunks embedded / reused": f"{s.embedded_chunks} / {s.reused_chunks}",
         "mojibake spans repaired / unrecoverable": f"{s.repaired_spans} / {s.unrecoverable_spans}",
         "files skipped": len(s.skipped),
+        "duplicates (indexed once)": len(s.duplicates),
+        "documents with text addressed to an assistant": len(s.flagged),
+        "old generations removed (disk MB reclaimed)": (
+            f"{s.generations_removed} ({s.disk_reclaimed_mb:.1f})"
+        ),
         "seconds (embedding)": f"{s.seconds:.2f} ({s.embed_seconds:.2f})",
     }
     for key, value in rows.items():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -216,6 +217,7 @@ FAULT_MESSAGES = {
     "cut": "cut the reply off",
     "unfinished": "cut the reply off",
     "slow": "did not answer within",
+    "html": "answered with text/html instead of the OpenAI protocol",
 }
 
 
@@ -233,6 +235,21 @@ def test_a_fault_is_one_line_and_the_extractive_answer(
     response = ask(pipe, QUESTION)
     _assert_fell_back(response, ask(pipeline, QUESTION))
     assert FAULT_MESSAGES[fault] in response.notice
+
+
+def test_a_server_that_never_replies_costs_its_timeout_once(
+    pipeline: Pipeline, server: FakeOpenAI
+) -> None:
+    """Retries are for refused connections and 5xx; a timeout is not tried again, so the
+    wait is what the message says."""
+    server.default, server.slow_seconds = "slow", 30.0
+    pipe = openai_pipeline(pipeline, server.base_url, retries=2, timeout=1.0)
+    t = time.perf_counter()
+    response = ask(pipe, QUESTION)
+    seconds = time.perf_counter() - t
+    assert "did not answer within 1 s" in response.notice
+    assert seconds < 3.0, f"{seconds:.1f} s for a 1 s timeout"
+    assert len([s for s in server.seen if s.path.endswith("/chat/completions")]) == 1
 
 
 def test_endpoint_down_is_one_line_and_the_extractive_answer(pipeline: Pipeline) -> None:

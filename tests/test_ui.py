@@ -383,6 +383,34 @@ def test_feedback_is_one_record_per_answer_and_exported(
         assert exported and exported[0]["question"] == Q_INVEST
 
 
+def test_three_answers_each_commented_are_three_rows_and_export_safely(
+    tab: Tab, ui: tuple[str, Config], tmp_path: Path
+) -> None:
+    _, cfg = ui
+    notes = {Q_INVEST: "数字对", Q_GDP: "=cmd|' /C calc'!A0", Q_FUND: "引用不对"}
+    for n, (question, note) in enumerate(notes.items()):
+        tab.ask(question)
+        status = tab.client.predict(n, "", note, api_name="/feedback")
+        assert "已保存" in status
+    rows = [r for r in FeedbackStore(feedback_path(cfg)).all() if r.comment in notes.values()]
+    assert sorted((r.question, r.comment) for r in rows) == sorted(notes.items())
+    toml = tmp_path / "assistant.toml"
+    toml.write_text(f'[paths]\ndata_dir = "{cfg.paths.data_dir}"\n', encoding="utf-8")
+    out = tmp_path / "feedback.csv"
+    export = ["feedback", "export", "--format", "csv", "--out", str(out)]
+    run = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "--config", str(toml), *export],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    with out.open(encoding="utf-8-sig", newline="") as fh:
+        cells = {r["question"]: r["comment"] for r in csv.DictReader(fh)}
+    assert cells[Q_GDP] == "'=cmd|' /C calc'!A0"  # shown as text, never run
+
+
 # -- conversations that last ----------------------------------------------------------------
 
 

@@ -86,8 +86,8 @@ def select_evidence(
         doc_start = hit.chunk.start
         for s, e in text_sentences(hit.chunk.text):
             text = hit.chunk.text[s:e].strip()
-            if not _is_statement(text):
-                continue
+            if not _is_statement(text) or hit.chunk.is_flagged(s, e):
+                continue  # a passage addressed to an assistant is never evidence
             norm = for_search(text)
             cov = bm25.coverage(q_tokens, set(tokenize(norm)), norm)
             score = cov + 0.3 * passage_cov + rank_prior + _value_bonus(question, norm)

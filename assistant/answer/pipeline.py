@@ -23,7 +23,7 @@ from assistant.answer.extractive import extract
 from assistant.answer.facts import answer_series, match_facts, retrieval_hints
 from assistant.answer.generate import Generation, Outcome, generate, model_is_asked
 from assistant.answer.prompts import Prompter, passage_label
-from assistant.answer.question import Question, read_question
+from assistant.answer.question import Question, check_question, read_question
 from assistant.answer.request import AnswerRequest
 from assistant.answer.retrieve import Filters, Retriever
 from assistant.backends.base import Generator
@@ -82,6 +82,8 @@ def ask_stream(
     mode: str | None = None,
     history: Sequence[Turn] | None = None,
 ) -> Iterator[Event]:
+    """Events as they happen, the Response last; BadQuestion (one line) before any work
+    for a question too long or not text."""
     prepared = prepare(pipe, question, filters, mode, history)
     if prepared.rewritten:
         yield Rewritten(prepared.standalone)
@@ -118,6 +120,7 @@ def prepare(
     """Normalize, retrieve, select evidence, match facts and judge support."""
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
+    question = check_question(question, pipe.config.answer.max_question_chars)
     standalone = _standalone(pipe, question, history, timings)
     with timed(timings, "normalize"):
         # `text` keeps the asker's language and script; every reading is of the standalone.
@@ -273,6 +276,7 @@ def _citation(index: Index, n: int, hit: Hit, pos: int, evidence: Evidence) -> C
         start=hit.chunk.start,
         end=hit.chunk.end,
         highlight=highlight[:2],
+        flagged=[hit.chunk.text[s:e] for s, e in hit.chunk.flagged],
     )
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -182,6 +182,7 @@ def update(
     rebuild: bool = False,
     progress: Progress | None = None,
     names: Sequence[str] | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> IngestSummary:
     """One change of the corpus: add and update the files of `paths` (None: the whole
     sources folder, as it is), remove the documents of `remove` (UnknownDocument, and
@@ -205,7 +206,9 @@ def update(
                     roots.append(moves.copy_in(item))
         for doc_id in remove:
             moves.set_aside(doc_id)
-        summary = ingest(cfg, roots, rebuild=rebuild, progress=progress, remove=set(remove))
+        summary = ingest(
+            cfg, roots, rebuild=rebuild, progress=progress, remove=set(remove), on_wait=on_wait
+        )
     except BaseException:
         moves.undo()
         raise
@@ -239,7 +242,7 @@ def prune(cfg: Config, progress: Progress | None = None) -> IngestSummary:
     return remove_documents(cfg, [d.doc_id for d in missing_documents(cfg)], progress)
 
 
-Outcome = Literal["added", "updated", "unchanged", "refused"]
+Outcome = Literal["added", "updated", "unchanged", "duplicate", "refused"]
 
 
 @dataclass(frozen=True)
@@ -247,7 +250,7 @@ class FileOutcome:
     """What a change did with one file it was given (the page reports uploads this way)."""
 
     name: str  # as given: an upload's original name
-    doc_id: str  # the document it became ("" when refused)
+    doc_id: str  # the document it became ("" when refused; a duplicate's: the one indexed)
     status: Outcome
     reason: str = ""  # why it was refused, one line
 
@@ -257,6 +260,7 @@ def file_outcomes(
 ) -> list[FileOutcome]:
     """File by file, what `add_files(cfg, paths, names=names)` did, read off its summary."""
     why = {s.path: s.reason for s in summary.skipped}
+    same_as = {doc_id_of(Path(d.path), cfg.paths.sources): d.same_as for d in summary.duplicates}
     out: list[FileOutcome] = []
     for i, path in enumerate(paths):
         name = names[i] if names else path.name
@@ -264,6 +268,8 @@ def file_outcomes(
         reason = why.get(str(path)) or why.get(str(cfg.paths.sources / doc_id))
         if reason:
             out.append(FileOutcome(name, "", "refused", reason))
+        elif doc_id in same_as:  # indexed once, under the name that had it first
+            out.append(FileOutcome(name, same_as[doc_id], "duplicate"))
         elif doc_id in summary.added_docs:
             out.append(FileOutcome(name, doc_id, "added"))
         elif doc_id in summary.changed_docs:

@@ -29,9 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from assistant.answer.filters import date_problem
 from assistant.config import Config
+from assistant.corpus.upload import upload_limit_bytes
 from assistant.ui import render as R
 from assistant.ui import sources_tab
 from assistant.ui.service import IndexUnavailable, Service
@@ -53,6 +55,7 @@ from assistant.ui.session import (
     save_turn,
     start_new,
 )
+from assistant.ui.throttle import LoginThrottle
 
 log = logging.getLogger(__name__)
 
@@ -489,7 +492,7 @@ def _wire_chat(page: Page, service: Service) -> list[Any]:
             yield chat_messages(st, shown), st, panel(st, shown)
             return
         i, turn = len(st.turns) - 1, st.turns[-1]
-        for _ in phrase_turn(service, turn):
+        for _ in phrase_turn(service, st, turn):
             yield chat_messages(st, shown), st, gr.skip()
         save_turn(service, st, i, Settings())
         yield chat_messages(st, shown), st, panel(st, shown)
@@ -905,6 +908,10 @@ def launch(
         server_port=port or cfg.ui.port,
         auth=login(cfg),
         auth_message="罗湖区报告问答助手：请登录",
+        app_kwargs={
+            "middleware": [Middleware(LoginThrottle, limit=cfg.ui.login_attempts_per_minute)]
+        },
+        max_file_size=upload_limit_bytes(cfg.ingest),
         prevent_thread_lock=not block,
         share=False,
         inbrowser=False,

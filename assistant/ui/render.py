@@ -44,6 +44,8 @@ CLEANING_LABELS = {
     "names_joined": "接合 {n} 处被空格拆开的人名",
     "chars_normalized": "统一 {n} 个全角/半角字符",
     "lines_dropped": "删去 {n} 行与正文无关的内容",
+    "citation_marks": "源文中的 {n} 处引用标记改写为〔n〕（以免与回答的引用混淆）",
+    "addressed_to_assistant": "{n} 段疑似写给AI助手的指令（原文照录，未用于回答）",
 }
 # Details shown under the summary: what the reader can check, not the raw bytes.
 CLEANING_DETAIL_LABELS = {
@@ -51,6 +53,7 @@ CLEANING_DETAIL_LABELS = {
     "mojibake_unrecoverable": "无法还原",
     "furniture_removed": "删去",
     "names_joined": "接合后",
+    "addressed_to_assistant": "疑似指令",
 }
 KIND_LABELS = {
     "work_report": "政府工作报告",
@@ -311,21 +314,33 @@ def _marked(text: str, sentences: Iterable[str]) -> list[tuple[str, bool]]:
     return [(p, m) for p, m in pieces if p]
 
 
-def highlighted(text: str, sentences: Iterable[str], script: str) -> str:
-    return "".join(
-        f"<mark>{esc(show(p, script))}</mark>" if m else esc(show(p, script))
-        for p, m in _marked(text, sentences)
-    )
+def highlighted(
+    text: str, sentences: Iterable[str], script: str, flagged: Iterable[str] = ()
+) -> str:
+    """Supporting sentences marked; text addressed to an assistant shown as such (it was
+    not used to answer)."""
+    flagged = [f.strip() for f in flagged if f.strip()]
+    pieces = []
+    for p, m in _marked(text, [*flagged, *sentences]):
+        shown = esc(show(p, script))
+        if m and p.strip() in flagged:
+            pieces.append(f'<span class="flagged" title="{FLAGGED_NOTE}">⚠ {shown}</span>')
+        else:
+            pieces.append(f"<mark>{shown}</mark>" if m else shown)
+    return "".join(pieces)
+
+
+FLAGGED_NOTE = "疑似写给AI助手的指令：原文照录，未用于回答"
 
 
 def passage_card(c: Citation, turn: int, script: str) -> str:
     meta = " · ".join(esc(show(x, script)) for x in (c.date, c.section) if x)
-    text = highlighted(c.text, c.highlight, script)
+    text = highlighted(c.text, c.highlight, script, c.flagged)
     original = ""
     if show(c.text, script) != c.text:  # the words as the report wrote them, one click away
         original = (
             f'<details class="original"><summary>{show("原文字形", script)}</summary>'
-            f"{highlighted(c.text, c.highlight, '原文')}</details>"
+            f"{highlighted(c.text, c.highlight, '原文', c.flagged)}</details>"
         )
     return (
         f'<div class="passage" id="cite-{turn}-{c.n}">'
@@ -450,7 +465,7 @@ def sources_table(rows: Sequence[SourceRow], script: str = "原文", removable: 
     body = "".join(
         "<tr>"
         f"<td>{esc(show(doc_title(r.doc.meta), script))}"
-        f"<div class='doc-id'>{esc(r.doc.doc_id)}</div></td>"
+        f"<div class='doc-id'>{esc(r.doc.doc_id)}{_also(r.doc)}</div></td>"
         f"<td class='nowrap'>{esc(r.doc.meta.date or '未知')}</td>"
         f"<td class='nowrap'>{esc(show(r.doc.meta.publisher, script) or '未知')}</td>"
         f"<td class='nowrap'>{esc(KIND_LABELS.get(r.doc.meta.kind, r.doc.meta.kind))}</td>"
@@ -472,6 +487,11 @@ def sources_table(rows: Sequence[SourceRow], script: str = "原文", removable: 
         f"<th>段落数</th><th>清洗做了什么</th><th>入库时间</th>{remove_head}</tr></thead>"
         f"<tbody>{body}</tbody></table>"
     )
+
+
+def _also(doc: Document) -> str:
+    """The other names the same content was found under: indexed once, listed under each."""
+    return f"（同一内容也见：{esc('、'.join(doc.also))}）" if doc.also else ""
 
 
 def local_time(iso: str) -> str:
@@ -502,6 +522,10 @@ def ingest_report(
         doc = documents.get(f.doc_id)
         meta = doc.meta if doc else None
         what = f"《{esc(doc_title(meta))}》{esc(meta.date or '日期未知')}" if meta else ""
+        if f.status == "duplicate":
+            note = f"内容与已入库的{what or esc(f.doc_id)}完全相同，只收录一次，两个文件名都列出"
+            lines.append(f"<li class='same'>➖ <b>{esc(f.name)}</b>：{note}</li>")
+            continue
         if f.status == "unchanged" or doc is None:
             note = f"与已入库的版本相同，未改动（{what}）"
             lines.append(f"<li class='same'>➖ <b>{esc(f.name)}</b>：{note}</li>")
@@ -512,10 +536,13 @@ def ingest_report(
             f"<li class='ok'>✅ <b>{esc(f.name)}</b>：{verb}，{what}，{count} 个段落。"
             f"<div class='cleaning'>清洗：{cleaning_summary(doc)}</div></li>"
         )
-    counts = {k: sum(f.status == k for f in files) for k in ("added", "updated", "unchanged")}
+    counts = {
+        k: sum(f.status == k for f in files) for k in ("added", "updated", "unchanged", "duplicate")
+    }
     refused = sum(f.status == "refused" for f in files)
     parts = [f"新增 {counts['added']} 份", f"更新 {counts['updated']} 份"]
     parts += [f"未变化 {counts['unchanged']} 份"] if counts["unchanged"] else []
+    parts += [f"与已有文件相同 {counts['duplicate']} 份"] if counts["duplicate"] else []
     parts += [f"未入库 {refused} 份"] if refused else []
     kind = "warn" if refused else "ok"
     head = f"入库完成：{'，'.join(parts)}（用时 {summary.seconds:.1f} 秒）。其他报告保持不变。"

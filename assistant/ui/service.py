@@ -19,7 +19,7 @@ from assistant.corpus.ingest import IngestSummary, Progress, scan
 from assistant.corpus.library import FileOutcome
 from assistant.corpus.load import content_hash
 from assistant.index.embed import E5Embedding
-from assistant.index.generations import read_manifest
+from assistant.index.generations import read_manifest, read_pointer, read_skipped
 from assistant.index.live import Index
 from assistant.models import Document
 from assistant.ui import render as R
@@ -47,7 +47,7 @@ class Service:
 
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
-        self.feedback = FeedbackStore(feedback_path(cfg))
+        self.feedback = FeedbackStore(feedback_path(cfg), cfg.ui.max_comment_chars)
         self.history = HistoryStore(history_path(cfg))
         self.board = BackendBoard(cfg)
         self._lock = threading.RLock()
@@ -137,21 +137,32 @@ class Service:
             return "warn", f"sources 文件夹与索引不一致（{what}），回答可能过时。{INGEST_HINT}"
         m = index.manifest
         counts = f"已载入 {len(index.documents)} 份文件、{len(index.chunks)} 个段落"
-        return "ok", f"{counts}（索引更新于 {R.local_time(m.created_at)}）"
+        problem = read_pointer(self.cfg.paths.index_dir).problem
+        if problem:  # answering from the newest complete generation instead
+            return "warn", f"{counts}；索引指针损坏，暂用最近一次完整的索引。{INGEST_HINT}"
+        bad = len(read_skipped(self.cfg.paths.index_dir))
+        unusable = f"；另有 {bad} 份文件无法入库（原因见 assistant ingest 的输出）" if bad else ""
+        return "ok", f"{counts}（索引更新于 {R.local_time(m.created_at)}）{unusable}"
 
     def stale(self, index: Index) -> tuple[list[str], list[str], list[str]]:
-        """Files of the sources folder that are new, changed or gone since the index."""
+        """Files of the sources folder that are new, changed or gone since the index. A file
+        the last ingest skipped as it is now (bad, empty) is not waiting for an ingest, and
+        one indexed under another name (same content) is in the index."""
         try:
             files = scan([self.cfg.paths.sources], self.cfg.ingest.extensions)
         except OSError:
             return [], [], []
         limit = self.cfg.ingest.max_file_mb * 1_000_000
+        skipped = {
+            r.get("doc_id"): r.get("content_hash") for r in read_skipped(self.cfg.paths.index_dir)
+        }
+        listed = {alias: d for d in index.documents.values() for alias in d.also}
         added, changed = [], []
         for doc_id, path in files.items():
             digest = self._hash(path, limit)
-            if digest is None:
-                continue  # too big or unreadable: ingest skips it too
-            doc = index.documents.get(doc_id)
+            if digest is None or skipped.get(doc_id) == digest:
+                continue  # too big, unreadable or skipped as bad: ingest skips it too
+            doc = index.documents.get(doc_id) or listed.get(doc_id)
             if doc is None:
                 added.append(doc_id)
             elif doc.content_hash != digest:

@@ -9,6 +9,8 @@ so a reload in the middle loses at most the part of a draft since then.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,10 +21,11 @@ from assistant.answer.conversation import Turn
 from assistant.answer.events import Retrieved, Retry, Token
 from assistant.answer.filters import filters_note, make_filters
 from assistant.answer.pipeline import Prepared, answer_stream, asks_model, prepare, verified
+from assistant.answer.question import BadQuestion, check_question
 from assistant.backends.base import BackendError
 from assistant.models import Citation, Response
 from assistant.ui import render as R
-from assistant.ui.feedback import FeedbackRecord
+from assistant.ui.feedback import FeedbackError, FeedbackRecord
 from assistant.ui.history import Conversation, title_of
 from assistant.ui.service import IndexUnavailable, Service
 
@@ -46,6 +49,9 @@ class UITurn:
     passages: list[Citation] = field(default_factory=list)  # what a draft's [n] point at
     rating: str = ""  # "up" | "down" | "": the thumb given to it
     feedback_id: int | None = None  # its row in the feedback store, once rated
+    # What its feedback row is keyed by: one row per answer (a regenerated answer is a new
+    # turn, with a key of its own), whichever control or session rates it.
+    answer_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     # The verified answer is shown and the model's phrasing is still to come (queued or
     # streaming under it): what the model needs, kept for the second phase, never stored.
     prepared: Prepared | None = field(default=None, repr=False, compare=False)
@@ -195,9 +201,14 @@ def answer_turn(
     phrase it, `turn.prepared` keeps what `phrase_turn` needs (the page queues that part
     behind every asker's verified answer). Yields when the page should be redrawn."""
     try:
+        # before the pipeline is opened (its first use costs seconds): refused at once
+        check_question(turn.question, service.cfg.answer.max_question_chars)
         filters = make_filters(doc_ids, start, end)
         pipe = service.pipeline(turn.backend)
-    except ValueError as err:
+    except BadQuestion as err:
+        turn.error = R.esc(str(err))
+        return
+    except ValueError as err:  # a date that is no date
         turn.error = R.esc(f"{err}。没有按这个条件检索；请改正后再问。")
         return
     except (IndexUnavailable, BackendError) as err:
@@ -223,14 +234,17 @@ def answer_turn(
     yield
 
 
-def phrase_turn(service: Service, turn: UITurn) -> Iterator[None]:
+def phrase_turn(service: Service, st: ChatState, turn: UITurn) -> Iterator[None]:
     """The second phase: the model writes its answer under the verified one, which its
     Response replaces (the model's when it passed the guard, else the extractive answer
-    with the reason). Yields when the page should be redrawn."""
+    with the reason). Past `ui.answer_seconds` the model is stopped and the verified answer
+    stands, so no one holds the model's slot from the others. Yields when the page should
+    be redrawn."""
     prepared = turn.prepared
     if prepared is None:
         return
-    events = answer_stream(service.pipeline(turn.backend), prepared)
+    seconds = service.cfg.ui.answer_seconds
+    events = within(answer_stream(service.pipeline(turn.backend), prepared), seconds)
     last_flush = 0.0
     try:
         for event in events:
@@ -249,11 +263,64 @@ def phrase_turn(service: Service, turn: UITurn) -> Iterator[None]:
                 yield
             elif isinstance(event, Response):
                 turn.response, turn.draft, turn.note = event, "", ""
+                st.rated = -1  # a comment now goes to this answer, unless another is thumbed
+    except AnswerTimeout:
+        if turn.response is not None:
+            said = f"模型改写超过 {seconds:g} 秒，已停止（ui.answer_seconds）；以上是核对过的回答。"
+            notice = f"{turn.response.notice} {said}".strip()
+            turn.response = turn.response.model_copy(update={"notice": notice})
+        turn.draft, turn.note = "", ""
     except Exception:  # the verified answer stands: the page shows it, the log says why
         log.exception("phrasing %r failed", turn.question)
     finally:
         turn.prepared = None
         events.close()
+
+
+class AnswerTimeout(Exception):
+    """An answer ran past `ui.answer_seconds`."""
+
+
+_DONE = object()
+
+
+def within(events: Iterator[object], seconds: float) -> Iterator[object]:
+    """`events` as they come, until `seconds` have passed: then AnswerTimeout. A worker
+    thread pulls them, so a step that blocks (waiting for the local model while another
+    user's answer is being written) cannot hold the page's answer slot past the limit; the
+    abandoned answer stops at its next event."""
+    pipe: queue.Queue[tuple[object, BaseException | None]] = queue.Queue()
+    abandoned = threading.Event()
+
+    def pump() -> None:
+        try:
+            for event in events:
+                pipe.put((event, None))
+                if abandoned.is_set():
+                    break
+            pipe.put((_DONE, None))
+        except BaseException as err:  # handed to the page's thread, raised there
+            pipe.put((_DONE, err))
+        finally:
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()
+
+    threading.Thread(target=pump, name="answer", daemon=True).start()
+    deadline = time.monotonic() + seconds
+    try:
+        while True:
+            try:
+                event, err = pipe.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AnswerTimeout from None
+            if err is not None:
+                raise err
+            if event is _DONE:
+                return
+            yield event
+    finally:
+        abandoned.set()
 
 
 # history ------------------------------------------------------------------------------------
@@ -275,6 +342,7 @@ def turn_data(t: UITurn) -> dict[str, Any]:
         "passages": [c.model_dump(mode="json") for c in t.passages] if t.response is None else [],
         "rating": t.rating,
         "feedback_id": t.feedback_id,
+        "answer_id": t.answer_id,
     }
 
 
@@ -293,6 +361,7 @@ def turn_from(data: dict[str, Any]) -> UITurn:
         passages=[Citation.model_validate(c) for c in data.get("passages", [])],
         rating=data.get("rating", ""),
         feedback_id=data.get("feedback_id"),
+        answer_id=data.get("answer_id") or uuid.uuid4().hex,
     )
 
 
@@ -345,17 +414,19 @@ def history_choices(service: Service, st: ChatState, query: str = "") -> list[tu
 def record_feedback(
     service: Service, st: ChatState, turn: int, rating: str | None, comment: str | None
 ) -> str:
-    """Store (or update) the feedback row of answer `turn`; returns what to tell the user."""
+    """Store (or update in place) the feedback of answer `turn`: one row per answer, keyed
+    by it, whichever control gave it; returns what to tell the user. `None` leaves the
+    thumb or the comment as it was."""
     if not (0 <= turn < len(st.turns)) or st.turns[turn].response is None:
         return "回答完成后才能评价。"
-    st.rated = turn
-    t = st.turns[turn]
     rating = rating if rating in ("up", "down", "") else None
-    if t.feedback_id is None:
-        record = feedback_record(st, turn, rating or "", comment or "")
-        t.feedback_id = service.feedback.add(record)
-    else:
-        service.feedback.update(t.feedback_id, rating=rating, comment=comment or None)
+    t = st.turns[turn]
+    try:
+        record = feedback_record(st, turn, "", "")
+        t.feedback_id = service.feedback.rate(record, rating=rating, comment=comment or None)
+    except FeedbackError as err:
+        return str(err)
+    st.rated = turn
     if rating is not None:
         t.rating = rating
     thumb = {"up": "👍", "down": "👎"}.get(rating or "", "")
@@ -383,4 +454,5 @@ def feedback_record(st: ChatState, turn: int, rating: str, comment: str) -> Feed
         comment=comment,
         session=st.session,
         turn=turn,
+        answer_id=t.answer_id,
     )
