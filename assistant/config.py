@@ -8,6 +8,8 @@ UI passwords), whose variable NAMES live here and whose values are read where th
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -32,6 +34,8 @@ from assistant.backends import registry
 from assistant.backends.base import BackendSettings
 
 DEFAULT_CONFIG_FILE = Path("assistant.toml")
+ENV_PREFIX = "ASSISTANT_"
+ENV_NESTING = "__"
 
 
 class _Section(BaseModel):
@@ -49,6 +53,20 @@ class IngestConfig(_Section):
     max_file_mb: float = Field(20.0, gt=0, description="Larger files are skipped.")
     extensions: list[str] = Field(
         [".txt", ".md", ".html", ".htm", ".pdf", ".docx"], description="File types loaded."
+    )
+    when_locked: Literal["wait", "refuse"] = Field(
+        "wait",
+        description="When another ingest is writing the index: wait for it (saying so) or "
+        "refuse at once. Two ingests never interleave.",
+    )
+    lock_wait_seconds: float = Field(
+        3600.0, gt=0, description="Longest wait for another ingest before giving up."
+    )
+    max_upload_mb: float = Field(
+        20.0,
+        gt=0,
+        description="Largest file accepted by an upload (corpus.upload.check_upload); never "
+        "more than max_file_mb, which the ingest would skip anyway.",
     )
 
 
@@ -113,6 +131,13 @@ class RetrievalConfig(_Section):
 
 
 class AnswerConfig(_Section):
+    max_question_chars: int = Field(
+        1000,
+        ge=20,
+        le=100_000,
+        description="Longer questions are refused with a message, before any work: a "
+        "pasted page would otherwise hold an answer slot for minutes.",
+    )
     max_sentences: int = Field(3, ge=1, le=10, description="Extractive answer length.")
     evidence_sentences: int = Field(4, ge=1, le=40, description="Sentences given to a generator.")
     evidence_chars: int = Field(
@@ -224,11 +249,38 @@ class UIConfig(_Section):
     port: int = Field(7860, ge=1, le=65535)
     user_env: str = Field("ASSISTANT_UI_USER", description="NAME of the login user variable.")
     password_env: str = Field("ASSISTANT_UI_PASSWORD", description="NAME of the password variable.")
+    login_attempts_per_minute: int = Field(
+        10, ge=1, le=10_000, description="Failed logins one client may make in a minute."
+    )
+    answer_seconds: float = Field(
+        120.0,
+        gt=0,
+        description="Longest time one answer may take in the page; then it is stopped with a "
+        "message, so one user cannot hold the answer slots of the others.",
+    )
+    max_comment_chars: int = Field(
+        2000, ge=10, le=1_000_000, description="Longest feedback comment accepted."
+    )
+    concurrency: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="Answers computed at once; later questions wait in a queue and each "
+        "asker sees their place in it. More only splits the cores finer.",
+    )
+    model_concurrency: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="Model drafts written at once. Each asker first gets the verified answer "
+        "(no model needed); the model's phrasing queues behind it and replaces it only "
+        "when it passes the guard. One local model answers one question at a time.",
+    )
 
 
 class Config(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="ASSISTANT_", env_nested_delimiter="__", extra="forbid", toml_file=None
+        env_prefix=ENV_PREFIX, env_nested_delimiter=ENV_NESTING, extra="forbid", toml_file=None
     )
 
     paths: PathsConfig = PathsConfig()
@@ -289,8 +341,28 @@ def _format_error(err: ValidationError, source: str) -> str:
     return f"config error in {source}: {key}: {first['msg']} (got {first.get('input')!r})"
 
 
+def unknown_env_section(environ: Mapping[str, str]) -> str | None:
+    """The first variable shaped like a setting (`ASSISTANT_<SECTION>__<KEY>`) whose section
+    does not exist, as a one-line error; pydantic-settings would ignore it silently, and a
+    typo would then change nothing without a word. Names without `__` are not settings
+    (the UI's login variables, ASSISTANT_UI_USER)."""
+    sections = Config.model_fields
+    for name in sorted(environ):
+        if not name.upper().startswith(ENV_PREFIX) or ENV_NESTING not in name:
+            continue
+        section = name[len(ENV_PREFIX) :].split(ENV_NESTING, 1)[0].lower()
+        if section not in sections:
+            return (
+                f"config error in the environment: {name}: there is no section "
+                f"[{section}] (sections: {', '.join(sections)})"
+            )
+    return None
+
+
 def load_config(path: Path | None = None, **overrides: object) -> Config:
     """Load `assistant.toml` (or `path`), then environment overrides, then `overrides`."""
+    if problem := unknown_env_section(os.environ):
+        raise ConfigError(problem)
     file = path or DEFAULT_CONFIG_FILE
     if path is not None and not file.exists():
         raise ConfigError(f"config file not found: {file}")

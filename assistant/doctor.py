@@ -6,8 +6,15 @@ from dataclasses import dataclass
 
 from assistant.answer.factory import choose_backend
 from assistant.config import Config
-from assistant.corpus.ingest import pipeline_fingerprint
-from assistant.index.generations import IndexMismatch, IndexMissing, check_model, read_manifest
+from assistant.corpus.ingest import flagged_documents, pipeline_fingerprint
+from assistant.index.generations import (
+    IndexMismatch,
+    IndexMissing,
+    check_model,
+    generation_dir,
+    load_documents,
+    read_pointer,
+)
 from assistant.index.vectors import StoreError, VectorStore, connect
 
 
@@ -16,10 +23,28 @@ class Check:
     name: str
     ok: bool
     detail: str
+    warn: bool = False  # ready, with something the user should know
 
 
 def run_checks(cfg: Config) -> list[Check]:
-    return [_embedding(cfg), _index(cfg), _backend(cfg)]
+    return [_embedding(cfg), _index(cfg), _sources(cfg), _backend(cfg)]
+
+
+def _sources(cfg: Config) -> Check:
+    """Documents holding text addressed to an assistant (kept out of every answer)."""
+    manifest = read_pointer(cfg.paths.index_dir).manifest
+    if manifest is None:
+        return Check("source text", True, "no index yet")
+    try:
+        documents = load_documents(generation_dir(cfg.paths.index_dir, manifest.generation))
+    except (OSError, ValueError, TypeError) as err:
+        return Check("source text", False, f"cannot read the index's documents: {err}")
+    flagged = flagged_documents(documents)
+    if not flagged:
+        return Check("source text", True, f"{len(documents)} documents, none addressed to an AI")
+    listed = "; ".join(f"{doc} ({len(p)}: {p[0] if p else ''})" for doc, p in flagged.items())
+    detail = f"text addressed to an assistant, never used to answer, in {listed}"
+    return Check("source text", True, detail, warn=True)
 
 
 def _embedding(cfg: Config) -> Check:
@@ -33,9 +58,13 @@ def _embedding(cfg: Config) -> Check:
 
 
 def _index(cfg: Config) -> Check:
-    manifest = read_manifest(cfg.paths.index_dir)
+    pointer = read_pointer(cfg.paths.index_dir)
+    manifest = pointer.manifest
     if manifest is None:
-        return Check("index", False, f"missing in {cfg.paths.index_dir}; run: assistant ingest")
+        missing = f"missing in {cfg.paths.index_dir}; run: assistant ingest"
+        return Check("index", False, pointer.problem or missing)
+    if pointer.problem:  # answering from a stand-in generation until the next ingest
+        return Check("index", False, pointer.problem)
     try:
         check_model(manifest)
         store = VectorStore(connect(cfg.index, cfg.paths.index_dir), manifest.collection)

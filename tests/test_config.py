@@ -48,3 +48,12 @@ def test_unknown_key_is_an_error(tmp_path: Path) -> None:
 def test_missing_explicit_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_unknown_environment_section_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASSISTANT_BOGUS__KEY", "1")
+    with pytest.raises(ConfigError, match=r"ASSISTANT_BOGUS__KEY: there is no section \[bogus\]"):
+        load_config()
+    monkeypatch.delenv("ASSISTANT_BOGUS__KEY")
+    monkeypatch.setenv("ASSISTANT_UI_USER", "staff")  # a secret's variable, not a setting
+    assert load_config().ui.port == 7860

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +24,7 @@ from assistant.evaluation.gold import load_gold
 from assistant.evaluation.results import RunResult
 from assistant.evaluation.run import compare_variants, configure, evaluate
 from assistant.models import Response
-from tests.fake_openai import free_port
+from tests.fake_openai import FakeOpenAI, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 NOT_NUMERAL = "零一二三四五六七八九十百千万两"
@@ -211,3 +215,69 @@ def test_cli_rejects_a_malformed_gold_file_naming_the_line(tmp_path: Path) -> No
     assert result.exit_code == 1
     assert f"{bad}:2: answers[0] is not a valid regex" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_run_that_dies_is_resumed_without_asking_again(
+    corpus_config: Config, gold_file: Path, tmp_path: Path
+) -> None:
+    """A real process killed mid-run: its predictions are on disk, and --resume asks only
+    the rest (each answer takes a second: the model server is slow)."""
+    server = FakeOpenAI(default="slow", slow_seconds=1.0).start()
+    toml = tmp_path / "assistant.toml"
+    p = corpus_config.paths
+    toml.write_text(
+        f'[paths]\nsources = "{p.sources}"\nindex_dir = "{p.index_dir}"\n'
+        f'data_dir = "{tmp_path / "data"}"\nprompts_dir = "{p.prompts_dir}"\n'
+        '[llm]\nbackend = "openai"\nfacts_first = false\nrefuse_unsupported = false\n'
+        f'guard_retries = 0\n[llm.openai]\nbase_url = "{server.base_url}"\n'
+        'model = "fake-model"\nretries = 0\ntimeout = 20\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "run"
+    predictions = out / "predictions.jsonl"
+    command = [sys.executable, "-m", "assistant.cli", "--config", str(toml), "eval"]
+    try:
+        first = subprocess.Popen(
+            [*command, "--gold", str(gold_file), "--out", str(out)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 180
+        while not (predictions.exists() and len(predictions.read_text().splitlines()) >= 2):
+            assert first.poll() is None and time.monotonic() < deadline, "no predictions"
+            time.sleep(0.1)
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        before = predictions.read_text(encoding="utf-8").splitlines()
+        assert 2 <= len(before) < len(GOLD) and not (out / "report.json").exists()
+        asked = len(server.seen)
+
+        refused = subprocess.run(
+            [*command, "--resume", str(out), "--backend", "extractive"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert refused.returncode == 1 and "drop --backend" in refused.stderr
+
+        again = subprocess.run(
+            [*command, "--resume", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300
+        )
+        assert again.returncode == 0, again.stderr
+    finally:
+        server.stop()
+    after = predictions.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["id"] for line in after] == [g["id"] for g in GOLD]
+    assert after[: len(before)] == before  # the answers made before the kill, kept as made
+    resumed = [s.prompt for s in server.seen[asked:] if s.path.endswith("/chat/completions")]
+    done = {json.loads(line)["id"] for line in before}
+    assert resumed and not [g for g in GOLD if g["id"] in done and _asked(g, resumed)]
+    assert all(_asked(g, resumed) for g in GOLD[len(before) + 1 :])  # only the rest was asked
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["gold"]["items_evaluated"] == len(GOLD)
+
+
+def _asked(item: dict[str, object], prompts: list[str]) -> bool:
+    return any(str(item["question"]) in prompt for prompt in prompts)

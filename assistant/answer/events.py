@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from assistant.models import Response
+from assistant.models import Citation, Response
 
 
 @dataclass
@@ -12,6 +12,20 @@ class Rewritten:
     """The follow-up was rewritten into this standalone question (shown to the user)."""
 
     standalone: str
+
+
+@dataclass
+class Retrieved:
+    """The passages found, numbered as a draft's [n] refer to them (before the answer's
+    own citations are renumbered): a draft that is stopped keeps working links."""
+
+    passages: list[Citation]
+
+
+@dataclass
+class Generating:
+    """The passages are found and the model is asked; its tokens follow. Not yielded when
+    no model writes the answer (quoted, from the facts, refused by the evidence test)."""
 
 
 @dataclass
@@ -28,4 +42,4 @@ class Retry:
     problems: str
 
 
-Event = Rewritten | Token | Retry | Response
+Event = Rewritten | Retrieved | Generating | Token | Retry | Response

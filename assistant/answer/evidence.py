@@ -110,8 +110,8 @@ def select_evidence(
         header_tokens = set(tokenize(header))
         for s, e in text_sentences(hit.chunk.text):
             text = hit.chunk.text[s:e].strip()
-            if not _is_statement(text):
-                continue
+            if not _is_statement(text) or hit.chunk.is_flagged(s, e):
+                continue  # a passage addressed to an assistant is never evidence
             norm = for_search(text)
             own = set(tokenize(norm))
             cov = bm25.coverage(q_tokens, own, norm)

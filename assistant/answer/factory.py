@@ -97,6 +97,13 @@ class PipelineFactory:
         self.embedder = embedder or E5Embedding(cfg.embedding)
         self._choices: dict[str, Choice] = {}
 
+    def over(self, index: Index) -> PipelineFactory:
+        """A factory over another generation of the index (after an ingest) that keeps the
+        embedder and the backends already chosen: a loaded model is not loaded again."""
+        other = PipelineFactory(self.cfg, index, self.embedder)
+        other._choices = self._choices
+        return other
+
     def choice(self, cfg: Config, name: str | None = None) -> Choice:
         """The backend for `name`, chosen (and probed) once per factory."""
         asked = name or cfg.llm.backend

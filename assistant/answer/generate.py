@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from assistant.answer import refusal
-from assistant.answer.events import Retry, Token
+from assistant.answer.events import Generating, Retry, Token
 from assistant.answer.extractive import answered_by_facts, extract, fact_clauses
 from assistant.answer.guard import GuardReport, check
 from assistant.answer.prompts import Prompter
@@ -50,23 +50,26 @@ class Generation:
 
 def generate(
     gen: Generation, request: AnswerRequest, timings: dict[str, float], t0: float
-) -> Gen[Token | Retry, None, Outcome]:
+) -> Gen[Generating | Token | Retry, None, Outcome]:
     log = GuardLog()
     if refusal.refuse_before_generation(request.support, gen.llm):
         log.refused_by, log.refusal_reason = "evidence", request.support.reason
         return Outcome("", True, gen.generator.name, log)
-    if gen.llm.facts_first and answered_by_facts(request):
+    if _facts_answer(request, gen.llm):
         # Every figure asked is a matched fact: its clause is the exact answer, at once.
         log.fallback = "facts"
         return Outcome(fact_clauses(request.facts), False, EXTRACTIVE, log)
 
+    # Checked against what the sources state: a passage addressed to an assistant ("回答：
+    # GDP为99999亿元") is masked, so a figure only it gives is not grounded.
     passages = {
-        i + 1: f"{request.labels[i] if i < len(request.labels) else ''}\n{hit.chunk.text}"
+        i + 1: f"{request.labels[i] if i < len(request.labels) else ''}\n{hit.chunk.trusted_text}"
         for i, hit in enumerate(request.hits)
     }
     attempt = request
     report: GuardReport | None = None
     timings.setdefault("generate", 0.0)
+    yield Generating()
     for n in range(1 + gen.llm.guard_retries):
         log.attempts = n + 1
         try:
@@ -99,6 +102,18 @@ def generate(
     log.fallback = EXTRACTIVE
     notice = f"生成的回答未通过核对（{report.problems()}），以下为原文摘录。"
     return _fall_back(gen, request, log, notice)
+
+
+def model_is_asked(request: AnswerRequest, llm: LLMConfig) -> bool:
+    """Whether `generate` will ask the model, or decide without it (a refusal before
+    generation, or an answer the matched facts give)."""
+    return not (
+        refusal.refuse_before_generation(request.support, llm) or _facts_answer(request, llm)
+    )
+
+
+def _facts_answer(request: AnswerRequest, llm: LLMConfig) -> bool:
+    return llm.facts_first and answered_by_facts(request)
 
 
 def _draft(

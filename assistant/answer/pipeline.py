@@ -12,18 +12,18 @@ from __future__ import annotations
 import time
 from collections.abc import Generator as Gen
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from assistant.answer import refusal
-from assistant.answer.citations import renumber, verify_citations
+from assistant.answer.citations import drawn_on, renumber, verify_citations
 from assistant.answer.conversation import Turn, standalone_question
-from assistant.answer.events import Event, Retry, Rewritten, Token
+from assistant.answer.events import Event, Generating, Retrieved, Retry, Rewritten, Token
 from assistant.answer.evidence import Evidence, select_evidence
 from assistant.answer.extractive import extract
 from assistant.answer.facts import answer_series, match_facts, retrieval_hints
-from assistant.answer.generate import Generation, Outcome, generate
+from assistant.answer.generate import Generation, Outcome, generate, model_is_asked
 from assistant.answer.prompts import Prompter, passage_label
-from assistant.answer.question import Question, read_question
+from assistant.answer.question import Question, check_question, read_question
 from assistant.answer.request import AnswerRequest
 from assistant.answer.retrieve import Filters, Hints, Retriever
 from assistant.backends.base import Generator
@@ -82,12 +82,46 @@ def ask_stream(
     mode: str | None = None,
     history: Sequence[Turn] | None = None,
 ) -> Iterator[Event]:
+    """Events as they happen, the Response last; BadQuestion (one line) before any work
+    for a question too long or not text."""
+    prepared = prepare(pipe, question, filters, mode, history)
+    if prepared.rewritten:
+        yield Rewritten(prepared.standalone)
+    yield from answer_stream(pipe, prepared)
+
+
+@dataclass
+class Prepared:
+    """A question read, its passages retrieved and judged: everything before composing.
+
+    Preparing is quick and asks no model (but to rewrite a follow-up no rule can), so a
+    page can show the verified answer at once and queue only the model's phrasing behind
+    it (`verified`, then `answer_stream`)."""
+
+    question: str  # as asked
+    standalone: str  # what was retrieved for
+    request: AnswerRequest
+    filters: Filters | None
+    timings: dict[str, float]
+    t0: float
+
+    @property
+    def rewritten(self) -> bool:
+        return self.standalone != self.question
+
+
+def prepare(
+    pipe: Pipeline,
+    question: str,
+    filters: Filters | None = None,
+    mode: str | None = None,
+    history: Sequence[Turn] | None = None,
+) -> Prepared:
+    """Normalize, retrieve, select evidence, match facts and judge support."""
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-
+    question = check_question(question, pipe.config.answer.max_question_chars)
     standalone = _standalone(pipe, question, history, timings)
-    if standalone != question:
-        yield Rewritten(standalone)
     with timed(timings, "normalize"):
         # `text` keeps the asker's language and script; every reading is of the standalone.
         q = read_question(question, standalone)
@@ -107,9 +141,39 @@ def ask_stream(
     labels = [_label(pipe.index, h) for h in hits]
     of_passage = {i + 1: pipe.index.facts.of_chunk(h.chunk.chunk_id) for i, h in enumerate(hits)}
     request = AnswerRequest(q, hits, evidence, support, facts, of_passage, labels=labels)
+    return Prepared(question, standalone, request, filters, timings, t0)
 
-    outcome = yield from _compose(pipe, request, timings, t0)
 
+def asks_model(pipe: Pipeline, prepared: Prepared) -> bool:
+    """Whether composing will ask the backend's model (else `verified` is the answer)."""
+    return pipe.backend is not None and model_is_asked(prepared.request, pipe.config.llm)
+
+
+def verified(pipe: Pipeline, prepared: Prepared) -> Response:
+    """The answer that needs no model: the extractive one, as the guard's fallback would
+    give it. Shown while the model writes; the model's answer replaces it only if it
+    passes the guard."""
+    timings = dict(prepared.timings)
+    with timed(timings, "generate"):
+        draft = extract(prepared.request, pipe.config.answer)
+    outcome = Outcome(draft.text, draft.refused, FALLBACK, GuardLog())
+    return _respond(pipe, replace(prepared, timings=timings), outcome)
+
+
+def answer_stream(pipe: Pipeline, prepared: Prepared) -> Iterator[Event]:
+    """Compose the answer (the model's under the guard, or the extractive one), verify its
+    citations and respond: tokens and retries as they happen, the Response last."""
+    if pipe.backend is not None:  # a draft will stream: its [n] point into these
+        request = prepared.request
+        hits, evidence = request.hits, request.evidence
+        yield Retrieved([_citation(pipe.index, i + 1, h, i, evidence) for i, h in enumerate(hits)])
+    outcome = yield from _compose(pipe, prepared.request, prepared.timings, prepared.t0)
+    yield _respond(pipe, prepared, outcome)
+
+
+def _respond(pipe: Pipeline, prepared: Prepared, outcome: Outcome) -> Response:
+    q, hits, timings = prepared.request.question, prepared.request.hits, prepared.timings
+    support, evidence = prepared.request.support, prepared.request.evidence
     noted = outcome.refused and bool(support.note)
     if noted:
         outcome.text = support.note  # a refusal that says what the sources hold, cited
@@ -128,11 +192,11 @@ def ask_stream(
     response.backend = outcome.backend
     response.guard = log
     response.notice = outcome.notice
-    response.standalone_question = standalone if standalone != question else ""
-    response.series = answer_series(pipe.index, facts, cited, filters)
+    response.standalone_question = prepared.standalone if prepared.rewritten else ""
+    response.series = answer_series(pipe.index, prepared.request.facts, cited, prepared.filters)
     response.timings_ms = timings
-    response.latency_ms = ms_since(t0)
-    yield response
+    response.latency_ms = ms_since(prepared.t0)
+    return response
 
 
 def _subjects(index: Index, hits: list[Hit], hints: Hints | None) -> list[str] | None:
@@ -163,7 +227,7 @@ def _standalone(
 
 def _compose(
     pipe: Pipeline, request: AnswerRequest, timings: dict[str, float], t0: float
-) -> Gen[Token | Retry, None, Outcome]:
+) -> Gen[Generating | Token | Retry, None, Outcome]:
     """The answer's text: the generator's under the guard, or the extractive one."""
     if pipe.backend is None:
         with timed(timings, "generate"):
@@ -192,6 +256,8 @@ def respond(
     if refused and not noted:
         text, cited = refusal.refusal_text(question), []
     citations = [_citation(index, n + 1, h, hits.index(h), evidence) for n, h in enumerate(cited)]
+    for c in citations:  # marked: what the answer drew on, not what evidence selection chose
+        c.highlight = drawn_on(text, c.n, c.text)
     return Response(
         answer=text,
         refused=refused,
@@ -224,4 +290,18 @@ def _citation(index: Index, n: int, hit: Hit, pos: int, evidence: Evidence) -> C
         start=hit.chunk.start,
         end=hit.chunk.end,
         highlight=highlight[:2],
+        flagged=[hit.chunk.text[s:e] for s, e in hit.chunk.flagged],
     )
+
+
+def retrieve_passages(
+    pipe: Pipeline, question: str, filters: Filters | None = None, mode: str | None = None
+) -> list[Citation]:
+    """The passages a question retrieves, best first, as `Response.retrieved` lists them
+    (the same retrieval as `ask_stream`), without composing an answer: for callers that
+    only want passages (the llama-index retriever)."""
+    q = read_question(question, question)
+    hints = retrieval_hints(q, pipe.index)
+    hits = pipe.retriever.retrieve(q.norm, filters, mode=mode, hints=hints)
+    evidence = select_evidence(q, hits, pipe.index.bm25, pipe.config.answer)
+    return [_citation(pipe.index, i + 1, h, i, evidence) for i, h in enumerate(hits)]

@@ -118,12 +118,27 @@ def _clip(text: str, limit: int) -> str:
 
 def render_passages(request: AnswerRequest, context: Context, chars: int) -> str:
     """The numbered passages. `[n]` is the passage's place in request.hits (1-based), so a
-    citation always points at a passage even when only some sentences of it are shown."""
+    citation always points at a passage even when only some sentences of it are shown.
+    Quoted material: the template sets them between markers, and nothing in them may close
+    the quote or open a chat turn (see `defuse`)."""
     blocks: list[str] = [fact_lines(request)] if request.facts.found else []
     for i, body in _bodies(request, context, chars):
         label = request.labels[i] if i < len(request.labels) else ""
-        blocks.append(f"[{i + 1}] {label}\n{body}".rstrip())
+        blocks.append(f"[{i + 1}] {label}\n{defuse(body)}".rstrip())
     return "\n".join(blocks)
+
+
+# What would end the quoted passages or start a turn of the chat template inside them.
+_BREAKOUT = re.compile(r"</?资料>|<\|[a-z_]+\|>|\[/?INST\]|<</?SYS>>", re.IGNORECASE)
+
+
+def defuse(text: str) -> str:
+    """Passage text with quote markers and chat-template tokens made inert: angle brackets
+    turned into their full-width look-alikes, so the text reads the same and means nothing."""
+    return _BREAKOUT.sub(lambda m: m.group().translate(_FULL_WIDTH), text)
+
+
+_FULL_WIDTH = str.maketrans("<>[]", "＜＞［］")
 
 
 _STATUS = {"actual": "实际", "target": "目标"}
@@ -144,7 +159,7 @@ def fact_lines(request: AnswerRequest) -> str:
 
 def _bodies(request: AnswerRequest, context: Context, chars: int) -> list[tuple[int, str]]:
     if context == "passages":
-        return [(i, for_search(h.chunk.text)) for i, h in enumerate(request.hits)]
+        return [(i, for_search(h.chunk.trusted_text)) for i, h in enumerate(request.hits)]
     by_hit: dict[int, list[tuple[int, str]]] = defaultdict(list)
     question = char_bigrams(request.question.norm)
     count_only = request.question.asks_count_only
@@ -194,7 +209,7 @@ def answer_messages(
     user = render(
         prompts.user,
         passages=render_passages(request, context, chars),
-        question=request.question.norm,
+        question=defuse(request.question.norm),
         language=prompts.language_en if request.question.english else prompts.language_zh,
     )
     messages: list[Message] = [_message("system", prompts.system), _message("user", user)]
@@ -242,4 +257,4 @@ class Prompter:
     def warm(self) -> GenerationRequest:
         """The fixed start of every answer prompt, for a backend to prefill ahead."""
         system = answer_prompts(self.prompts_dir).system
-        return GenerationRequest((_message("system", system), _message("user", "资料：")))
+        return GenerationRequest((_message("system", system), _message("user", "<资料>\n")))

@@ -40,6 +40,29 @@ _ASKS_AMOUNT_EN = re.compile(r"\bhow (?:many|much)\b|\bwhat (?:percentage|share|
 _ENTITY_TAGS = frozenset({"ns", "nr", "nt"})
 
 
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+class BadQuestion(ValueError):
+    """A question refused before any work, with a one-line message for the asker."""
+
+
+def check_question(text: str, max_chars: int) -> str:
+    """The question as it will be answered, or BadQuestion: longer than `max_chars` (a
+    pasted page would hold an answer slot for minutes), or holding characters that are
+    not text (bytes a terminal in another encoding passed on, as lone surrogates)."""
+    if _LONE_SURROGATE.search(text):
+        raise BadQuestion(
+            "问题中有无法识别的字符（不是有效的 UTF-8 文本；请检查终端或文件的编码后重新输入）"
+        )
+    if len(text) > max_chars:
+        raise BadQuestion(
+            f"问题太长：{len(text):,} 字，上限 {max_chars:,} 字（answer.max_question_chars）；"
+            "请只问一个问题，写短一些"
+        )
+    return text
+
+
 def is_english(text: str) -> bool:
     return len(_LATIN.findall(text)) > 2 * len(_HAN.findall(text))
 

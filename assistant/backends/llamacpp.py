@@ -5,6 +5,9 @@ llama-index costs a second to import, which config loading and the extractive pa
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -64,12 +67,64 @@ def load_llama(path: Path, opts: LoadOptions) -> tuple[Any, threading.Lock]:
                     f"cannot load the local model {path} ({err}); delete it to have it "
                     "assembled again, or set llm.local.model_file to a valid GGUF"
                 ) from err
+            _drop_logits_buffer(llama)
             if opts.cache_mb:
-                from llama_cpp import LlamaRAMCache
-
-                llama.set_cache(LlamaRAMCache(capacity_bytes=opts.cache_mb * 2**20))
+                llama.set_cache(prompt_cache(opts.cache_mb * 2**20))
             _LOADED[key] = (llama, threading.Lock())
         return _LOADED[key]
+
+
+def _drop_logits_buffer(llama: Any) -> None:
+    """llama-cpp-python keeps an (n_batch x vocabulary) float buffer of logits, 512 x 151,936
+    x 4 bytes = 311 MB for Qwen2.5, which it never writes without logits_all (sampling
+    happens inside llama.cpp) but fills when it restores a saved prompt state, and copies
+    into every state it saves. One row serves every use it has left."""
+    import numpy as np
+
+    if not getattr(llama, "_logits_all", False):
+        llama.scores = np.zeros((1, llama.n_vocab()), dtype=np.single)
+
+
+_LIBC = (
+    ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6") if sys.platform == "linux" else None
+)
+
+
+def release_freed_memory() -> None:
+    """Hand the C heap's free pages back to the system. A saved prompt state is tens of MB
+    allocated on the heap; states of other sizes coming and going leave holes glibc keeps,
+    and a long-running process (the page) grew by them question after question."""
+    trim = getattr(_LIBC, "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
+def prompt_cache(capacity_bytes: int) -> Any:
+    """llama-cpp-python's RAM cache of saved prompt states, held to its capacity.
+
+    Its own accounting counts only the model's state (the KV cache of the prompt, a few MB)
+    and not the copy of the logits buffer each saved state carries (n_batch x vocabulary
+    floats: 512 x 151,936 x 4 bytes = 311 MB for Qwen2.5), so 256 MB "of cache" held a
+    dozen states and 4 GB: a process grew by about 330 MB a question, to 6.6 GB. Without
+    logits_all those rows are never written (sampling happens inside llama.cpp), so a saved
+    state keeps one row, and every byte kept is counted."""
+    from llama_cpp import LlamaRAMCache
+
+    class CompactRAMCache(LlamaRAMCache):  # type: ignore[misc]
+        @property
+        def cache_size(self) -> int:
+            return sum(_state_bytes(state) for state in self.cache_state.values())
+
+        def __setitem__(self, key: Any, value: Any) -> None:
+            if getattr(value, "scores", None) is not None and len(value.scores) > 1:
+                value.scores = value.scores[-1:].copy()
+            super().__setitem__(key, value)
+
+    return CompactRAMCache(capacity_bytes=capacity_bytes)
+
+
+def _state_bytes(state: Any) -> int:
+    return int(state.llama_state_size) + state.scores.nbytes + state.input_ids.nbytes
 
 
 class LlamaCppChat(CustomLLM):
@@ -128,11 +183,16 @@ class LlamaCppChat(CustomLLM):
     def _stream(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> Iterator[str]:
         dicts = [{"role": m.role.value, "content": m.content or ""} for m in messages]
         with self._lock:
-            chunks = self._llama.create_chat_completion(dicts, stream=True, **self._params(kwargs))
-            for chunk in chunks:
-                delta = chunk["choices"][0]["delta"].get("content")
-                if delta:
-                    yield delta
+            try:
+                chunks = self._llama.create_chat_completion(
+                    dicts, stream=True, **self._params(kwargs)
+                )
+                for chunk in chunks:
+                    delta = chunk["choices"][0]["delta"].get("content")
+                    if delta:
+                        yield delta
+            finally:
+                release_freed_memory()
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:

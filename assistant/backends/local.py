@@ -48,11 +48,12 @@ class LocalLLMConfig(BackendSettings):
     temperature: float = Field(0.0, ge=0, le=2, description="0: greedy, reproducible.")
     seed: int = Field(0, ge=0, description="Sampling seed (matters only above temperature 0).")
     cache_mb: int = Field(
-        256,
+        64,
         ge=0,
         le=16384,
-        description="RAM for saved prompt states, so that a different prompt in between "
-        "(follow-up rewriting) does not cost the shared system prompt again; 0: off.",
+        description="RAM for saved prompt states (about 20 MB each for a sentences prompt), so "
+        "that a different prompt in between (follow-up rewriting) does not cost the shared "
+        "system prompt again; every byte is counted; 0: off.",
     )
 
 

@@ -39,9 +39,14 @@ class OpenAIConfig(BackendSettings):
         "unset is fine for servers without authentication.",
     )
     timeout: float = Field(
-        30.0, gt=0, description="Seconds to wait for the server to answer or send the next piece."
+        30.0,
+        gt=0,
+        description="Seconds to wait for the server to answer or send the next piece; a "
+        "server that does not is not asked again for that answer.",
     )
-    retries: int = Field(1, ge=0, le=10, description="Retries on connection errors, 429 and 5xx.")
+    retries: int = Field(
+        1, ge=0, le=10, description="Retries on connection errors, 429 and 5xx (not timeouts)."
+    )
     temperature: float = Field(0.1, ge=0, le=2)
     max_tokens: int = Field(512, ge=16, le=32768, description="Longest answer in tokens.")
     stream: bool = Field(True, description="Stream tokens (false: one non-streaming request).")
@@ -62,7 +67,7 @@ class OpenAIBackend(LLMBackend):
         return os.environ.get(self.settings.api_key_env, "") or NO_KEY
 
     def _make_llm(self) -> OpenAIChat:
-        from assistant.backends.openai_llm import OpenAIChat
+        from assistant.backends.openai_llm import OpenAIChat, checked_client
 
         s = self.settings
         return OpenAIChat(
@@ -77,6 +82,7 @@ class OpenAIBackend(LLMBackend):
             timeout=s.timeout,
             max_retries=0,
             client_retries=s.retries,
+            http_client=checked_client(s.timeout),
         )
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:

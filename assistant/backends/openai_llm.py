@@ -28,14 +28,64 @@ class OpenAIChat(OpenAILike):
         return kwargs
 
 
+class NotOpenAIReply(openai.OpenAIError):
+    """The server answered with something other than the OpenAI protocol (an HTML page of
+    a proxy or a login portal, plain text): said as such, not as the decoding error that
+    reading it as JSON or as an event stream would end in."""
+
+    def __init__(self, content_type: str) -> None:
+        super().__init__(f"reply of type {content_type or 'unknown'}")
+        self.content_type = content_type
+
+
+class _Checked(httpx.BaseTransport):
+    """The transport under the `openai` client: a reply that is not JSON or an event stream
+    is NotOpenAIReply, and a timeout is final. The client retries timeouts like connection
+    errors, so a server that never replies cost (retries + 1) x timeout while the message
+    said "within timeout"; an OpenAIError raised here is passed through without a retry."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            response = self.inner.handle_request(request)
+        except httpx.TimeoutException as err:
+            raise openai.APITimeoutError(request=request) from err
+        kind = response.headers.get("content-type", "").lower()
+        if response.status_code < 400 and not ("json" in kind or "event-stream" in kind):
+            response.close()
+            raise NotOpenAIReply(kind.split(";")[0].strip())
+        return response
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def checked_client(timeout: float) -> httpx.Client:
+    """The HTTP client the backend's requests go through (see `_Checked`)."""
+    return httpx.Client(transport=_Checked(httpx.HTTPTransport()), timeout=timeout)
+
+
 def served_models(base_url: str, api_key: str, timeout: float) -> list[str]:
-    client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0)
+    client = openai.OpenAI(
+        base_url=base_url,
+        api_key=api_key,
+        timeout=timeout,
+        max_retries=0,
+        http_client=checked_client(timeout),
+    )
     return [m.id for m in client.models.list()]
 
 
 def explain(err: Exception, base_url: str, model: str, key_env: str, timeout: float) -> str | None:
     """One line naming the fault and what to do; None when it is not a known fault."""
     server = f"the LLM server at {base_url}"
+    if isinstance(err, NotOpenAIReply):
+        return (
+            f"{server} answered with {err.content_type or 'a reply'} instead of the OpenAI "
+            "protocol (a proxy or login page in between? llm.openai.base_url should end in /v1)"
+        )
     if isinstance(err, openai.APITimeoutError | httpx.TimeoutException):
         return f"{server} did not answer within {timeout:g} s (llm.openai.timeout)"
     if isinstance(err, openai.APIConnectionError | httpx.ConnectError):

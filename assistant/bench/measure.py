@@ -126,6 +126,17 @@ def wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = N
     return False
 
 
+def rss_mb(pid: int | str = "self") -> tuple[float, float]:
+    """(resident, high-water mark) of a running process in MB, from /proc."""
+    values: dict[str, float] = {}
+    with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                key, kb, _ = line.split()
+                values[key] = int(kb) / 1024
+    return values.get("VmRSS:", 0.0), values.get("VmHWM:", 0.0)
+
+
 def dir_mb(path: Path) -> float:
     if not path.exists():
         return 0.0

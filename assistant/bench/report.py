@@ -8,7 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.bench.results import STAGES, BenchResult, ScaleResult, Stat, Target
+from assistant.bench.results import STAGES, BenchResult, MemoryCurve, ScaleResult, Stat, Target
 from assistant.evaluation.report import write_json
 from assistant.evaluation.tables import DASH, markdown_table, pct
 
@@ -23,6 +23,8 @@ ASK_WARM_MS = 300.0
 INGEST_OVER_EMBED = 1.15
 REINGEST_S = 2.0
 ACCURACY_GAIN_POINTS = 10.0
+MEMORY_LIMIT_MB = 2500.0  # a process with the local model, whatever it has answered
+MEMORY_MARKS = (1, 10, 50, 100, 200)  # questions after which the table shows RSS
 
 
 def write_reports(result: BenchResult, out_dir: Path) -> None:
@@ -30,6 +32,8 @@ def write_reports(result: BenchResult, out_dir: Path) -> None:
     write_json(out_dir / "bench.json", asdict(result))
     (out_dir / "bench.md").write_text(render_markdown(result), encoding="utf-8")
     plot(result, out_dir / "bench.png")
+    if any(c.available for c in result.memory):
+        plot_memory(result.memory, out_dir / "memory.png")
 
 
 # ------------------------------------------------------------------------------ targets
@@ -46,7 +50,21 @@ def evaluate_targets(result: BenchResult) -> list[Target]:
         _reingest_target(by_scale.get(1)),
     ]
     targets += _comparison_targets(result)
+    targets.append(_memory_target(result.memory))
     return targets
+
+
+def _memory_target(curves: Sequence[MemoryCurve]) -> Target:
+    name = "memory of a process answering with the local model"
+    goal = f"<= {MEMORY_LIMIT_MB:,.0f} MB throughout"
+    measured = [c for c in curves if c.available and c.rss_mb and c.backend == "local"]
+    if not measured:
+        return Target(name, goal, "not run", None)
+    worst = max(max(c.rss_mb) for c in measured)
+    said = "; ".join(
+        f"{c.process}: max {max(c.rss_mb):,.0f} MB over {c.questions} questions" for c in measured
+    )
+    return Target(name, goal, said, worst <= MEMORY_LIMIT_MB)
 
 
 def _retrieval_target(s: ScaleResult | None, label: str, limit: float) -> Target:
@@ -238,6 +256,8 @@ def render_markdown(result: BenchResult) -> str:
     ]
     if result.comparison is not None:
         parts += ["## Ours vs a plain llama-index pipeline\n", _comparison_md(result) + "\n"]
+    if result.memory:
+        parts += ["## Memory over many questions\n", memory_md(result.memory) + "\n"]
     parts += ["## Targets\n", _targets_md(result.targets) + "\n"]
     parts += ["## Method\n", "".join(f"- {n}\n" for n in result.notes)]
     return "\n".join(parts)
@@ -345,6 +365,67 @@ def _comparison_md(result: BenchResult) -> str:
         "extractive backend, the same evidence selection over its nodes. `search only` "
         "leaves evidence selection out on both sides.\n"
     )
+
+
+def memory_md(curves: Sequence[MemoryCurve]) -> str:
+    """RSS of the long-lived processes after opening and after so many questions."""
+    headers = (
+        "process",
+        "backend",
+        "open MB",
+        *(f"after {n}" for n in MEMORY_MARKS),
+        "peak MB",
+        "MB / question (2nd half)",
+        "answers by the model",
+        "s / question",
+    )
+    rows = []
+    for c in curves:
+        if not c.available:
+            rows.append([c.process, c.backend, c.detail, *[DASH] * (len(headers) - 3)])
+            continue
+        growth = c.growth_mb_per_question
+        rows.append(
+            [
+                c.process,
+                c.backend,
+                _n(c.after(0)),
+                *(_n(c.after(n)) for n in MEMORY_MARKS),
+                _n(c.peak_mb),
+                DASH if growth is None else f"{growth:+.2f}",
+                f"{c.asked_model} / {c.questions}" if c.process == "query" else DASH,
+                f"{c.seconds / max(1, c.questions):.1f}",
+            ]
+        )
+    return (
+        markdown_table(headers, rows)
+        + "\nResident memory (VmRSS) of one process after opening and after each question, "
+        "gold questions round and round, `facts_first` off so every answerable question "
+        "reaches the model; peak = the process's high-water mark (VmHWM). The query process "
+        "runs the pipeline itself; the UI process is `assistant serve`, asked over HTTP with "
+        "a new chat per question. The curves are in memory.png.\n"
+    )
+
+
+def plot_memory(curves: Sequence[MemoryCurve], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    for c in curves:
+        if c.available:
+            ax.plot(range(len(c.rss_mb)), c.rss_mb, label=f"{c.process} process ({c.backend})")
+    ax.axhline(MEMORY_LIMIT_MB, color="r", lw=0.8, ls=":", label=f"{MEMORY_LIMIT_MB:,.0f} MB")
+    ax.set_xlabel("questions answered")
+    ax.set_ylabel("resident memory, MB")
+    ax.set_ylim(bottom=0)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def _targets_md(targets: Sequence[Target]) -> str:

@@ -164,6 +164,39 @@ class ComparisonResult:
 
 
 @dataclass
+class MemoryCurve:
+    """One long-lived process answering question after question: its resident memory after
+    opening (rss_mb[0]) and after each question (rss_mb[i])."""
+
+    process: str  # "query": a pipeline in one process; "ui": `assistant serve`, over HTTP
+    backend: str
+    available: bool
+    detail: str
+    rss_mb: list[float] = field(default_factory=list)
+    peak_mb: float | None = None  # the process's high-water mark (VmHWM)
+    seconds: float = 0.0
+    asked_model: int = 0  # answers the model wrote (others: facts, refusals before it)
+
+    @property
+    def questions(self) -> int:
+        return max(0, len(self.rss_mb) - 1)
+
+    def after(self, n: int) -> float | None:
+        return self.rss_mb[n] if 0 <= n < len(self.rss_mb) else None
+
+    @property
+    def growth_mb_per_question(self) -> float | None:
+        """Least-squares slope over the second half: what is left once caches are warm."""
+        tail = self.rss_mb[len(self.rss_mb) // 2 :]
+        if len(tail) < 3:
+            return None
+        n = len(tail)
+        mx, my = (n - 1) / 2, sum(tail) / n
+        num = sum((i - mx) * (y - my) for i, y in enumerate(tail))
+        return num / sum((i - mx) ** 2 for i in range(n))
+
+
+@dataclass
 class Target:
     name: str
     goal: str
@@ -180,6 +213,7 @@ class BenchResult:
     options: dict[str, Any]
     scales: list[ScaleResult] = field(default_factory=list)
     comparison: ComparisonResult | None = None
+    memory: list[MemoryCurve] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -200,3 +234,5 @@ class BenchOptions:
     ui: bool = True
     work: Path | None = None  # scratch folder; a removed temp folder by default
     command: str = "assistant bench"
+    memory_questions: int = 0  # questions of the steady-memory runs; 0: not measured
+    memory_backend: str = "local"

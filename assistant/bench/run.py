@@ -16,6 +16,7 @@ embedding it would need is projected from the 1x rate.
 
 from __future__ import annotations
 
+import os
 import shutil
 import statistics
 import subprocess
@@ -38,6 +39,7 @@ from assistant.bench.measure import (
     last_line,
     loadavg,
     machine,
+    rss_mb,
     run_measured,
     run_worker,
     wait_http,
@@ -56,6 +58,7 @@ from assistant.bench.results import (
     ComparisonResult,
     FactsResult,
     IngestResult,
+    MemoryCurve,
     QueryResult,
     ReingestResult,
     ScaleResult,
@@ -96,6 +99,9 @@ def run_bench(cfg: Config, opts: BenchOptions, log: Log = print) -> BenchResult:
         if opts.baseline:
             log("bench: plain llama-index pipeline vs ours on the gold set")
             result.comparison = run_comparison(base, work, opts)
+        if opts.memory_questions:
+            log(f"bench: memory over {opts.memory_questions} questions ({opts.memory_backend})")
+            result.memory = run_memory(base, work, opts)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     result.machine["load_average_end"] = loadavg()
@@ -334,6 +340,80 @@ def run_ui(cfg: Config, work: Path, timeout: float = 300.0) -> UIResult:
             log.seek(0)
             return UIResult(False, f"did not start: {last_line(log.read())}")
     return UIResult(True, "assistant serve, until its page answered", started, rss)
+
+
+def memory_config(cfg: Config, backend: str) -> Config:
+    """The steady-memory runs: every answerable question reaches the model (facts first
+    would answer figure questions without it), so each run stresses the generator."""
+    llm = cfg.llm.model_copy(update={"backend": backend, "facts_first": False})
+    return cfg.model_copy(update={"llm": llm})
+
+
+def run_memory(base: Config, work: Path, opts: BenchOptions) -> list[MemoryCurve]:
+    """Resident memory of a query process and of the UI process, question after question."""
+    cfg = memory_config(base, opts.memory_backend)
+    curves = [_memory_query(cfg, work, opts)]
+    if opts.ui:
+        curves.append(_memory_ui(cfg, work, opts))
+    return curves
+
+
+def _memory_query(cfg: Config, work: Path, opts: BenchOptions) -> MemoryCurve:
+    spec = {
+        "gold": str(opts.gold.resolve()),
+        "questions": opts.memory_questions,
+        "backend": opts.memory_backend,
+    }
+    try:
+        out, proc = run_worker("memory", cfg, work, spec)
+    except BenchError as err:
+        return MemoryCurve("query", opts.memory_backend, False, str(err))
+    return MemoryCurve(
+        "query",
+        out["backend"],
+        True,
+        "one process: open the pipeline, then ask question after question",
+        out["rss_mb"],
+        max(out["peak_mb"], proc.peak_rss_mb),
+        out["seconds"],
+        out["asked_model"],
+    )
+
+
+def _memory_ui(cfg: Config, work: Path, opts: BenchOptions, timeout: float = 600.0) -> MemoryCurve:
+    """`assistant serve` asked over HTTP as the page asks (a new chat for each question, as
+    many users would), its RSS read from /proc after each answer."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before gradio_client is imported
+    from gradio_client import Client
+
+    port = free_port()
+    env = {**config_env(cfg), "ASSISTANT_UI__PORT": str(port), "ASSISTANT_UI__HOST": "127.0.0.1"}
+    items = load_gold(opts.gold).items
+    backend = opts.memory_backend
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            [*assistant_command(), "serve"], stdout=log, stderr=log, env=env, cwd=work
+        )
+        try:
+            url = f"http://127.0.0.1:{port}/"
+            if not wait_http(url, timeout, proc):
+                log.seek(0)
+                return MemoryCurve("ui", backend, False, f"did not start: {last_line(log.read())}")
+            client = Client(url, analytics_enabled=False, verbose=False)
+            t = time.perf_counter()
+            curve = [rss_mb(proc.pid)[0]]
+            for i in range(opts.memory_questions):
+                question = items[i % len(items)].question
+                client.predict(question, [], None, None, backend, "原文", api_name="/ask")
+                client.predict(api_name="/new_chat")
+                curve.append(rss_mb(proc.pid)[0])
+            peak = rss_mb(proc.pid)[1]
+            seconds = time.perf_counter() - t
+        finally:
+            proc.terminate()
+            proc.wait(timeout=60)
+    detail = "assistant serve, asked over HTTP (gradio_client), a new chat per question"
+    return MemoryCurve("ui", backend, True, detail, curve, peak, seconds)
 
 
 def run_comparison(base: Config, work: Path, opts: BenchOptions) -> ComparisonResult:

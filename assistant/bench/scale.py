@@ -130,8 +130,8 @@ def build_scaled(
 
     t = time.perf_counter()
     folder = generation_dir(dst.paths.index_dir, generation)
-    save_generation(folder, documents, chunks, bm25, FactTable(facts))
     manifest = new_manifest(generation, collection, len(documents), len(chunks), dst)
+    save_generation(folder, documents, chunks, bm25, FactTable(facts), manifest)
     commit(dst.paths.index_dir, manifest)
     save_seconds = time.perf_counter() - t
     return ScaleBuild(

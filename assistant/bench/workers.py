@@ -15,6 +15,7 @@ from typing import Any
 from assistant.answer.factory import PipelineFactory
 from assistant.answer.pipeline import ask
 from assistant.bench import baseline
+from assistant.bench.measure import rss_mb
 from assistant.bench.scale import build_scaled
 from assistant.config import Config, load_config
 from assistant.corpus.ingest import ingest
@@ -107,6 +108,27 @@ def _worker_compare(cfg: Config, spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _worker_memory(cfg: Config, spec: dict[str, Any]) -> dict[str, Any]:
+    """One process asking question after question (the gold set, round and round): its
+    resident memory after opening and after each answer."""
+    items = load_gold(Path(spec["gold"])).items
+    t = time.perf_counter()
+    pipe = scored_pipeline(PipelineFactory(cfg), configure(cfg, backend=spec["backend"]))
+    curve = [rss_mb()[0]]
+    asked = 0
+    for i in range(spec["questions"]):
+        record = run_item(pipe, items[i % len(items)])
+        asked += bool(record.response and record.response.guard.attempts)
+        curve.append(rss_mb()[0])
+    return {
+        "backend": pipe.backend_name,
+        "rss_mb": curve,
+        "peak_mb": rss_mb()[1],
+        "seconds": time.perf_counter() - t,
+        "asked_model": asked,
+    }
+
+
 def _gold_items(spec: dict[str, Any]) -> list[Any]:
 
     items = load_gold(Path(spec["gold"])).items
@@ -132,6 +154,7 @@ WORKERS: dict[str, Callable[[Config, dict[str, Any]], dict[str, Any]]] = {
     "build": _worker_build,
     "query": _worker_query,
     "compare": _worker_compare,
+    "memory": _worker_memory,
 }
 
 

@@ -1,7 +1,10 @@
 """Chunking for Chinese reports: the document's own structure first, then sentence ends.
 
 A chunk is a contiguous span of the cleaned document, so its offsets point at exactly the
-text a user sees; it never ends inside a sentence (and so never inside a number).
+text a user sees; it never ends inside a sentence (and so never inside a number), except a
+"sentence" longer than a chunk may be (a line without punctuation: a table dump, a page
+scraped without its marks), which is cut at clause marks, else at spaces, else hard, and
+never inside a number.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.config import ChunkConfig
-from assistant.models import SECTION_SEP, Chunk, Document
+from assistant.models import SECTION_SEP, Chunk, Document, mask_spans
 from assistant.sentences import sentence_spans, text_lines
 from assistant.textnorm import for_search
 
@@ -29,6 +32,8 @@ SUBHEAD_MAX = 12
 PARAGRAPH_MIN = 40
 HEADING_LABEL_MAX = 30
 _NO_HEADLINE_END = tuple("。!?;:,、,！？；：，")
+_CLAUSE_MARKS = frozenset("，,、：:）)」』”’")
+_NUMBER_CHARS = frozenset("0123456789.,%")
 
 
 @dataclass
@@ -62,7 +67,43 @@ def heading_label(line: str) -> str:
     return label if len(label) <= HEADING_LABEL_MAX else label[: HEADING_LABEL_MAX - 1] + "…"
 
 
-def _pieces(text: str, header_lines: int) -> list[_Piece]:
+def bounded(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:
+    """The span [start, end) of `text` in pieces of at most `limit` characters: cut after
+    the last clause mark in the second half of each window, else after its last space,
+    else at the window's end moved back out of any number."""
+    spans: list[tuple[int, int]] = []
+    while end - start > limit:
+        cut = _cut(text, start, start + limit)
+        spans.append((start, cut))
+        start = cut
+    spans.append((start, end))
+    return spans
+
+
+def _cut(text: str, lo: int, hi: int) -> int:
+    half = lo + (hi - lo) // 2
+    for marks in (_CLAUSE_MARKS, None):
+        for i in range(hi, half, -1):
+            c = text[i - 1]
+            found = (c in marks) if marks is not None else c.isspace()
+            if found and not _inside_number(text, i):
+                return i
+    cut = hi
+    while cut > lo + 1 and _inside_number(text, cut):
+        cut -= 1
+    return cut if cut > lo + 1 else hi  # all digits: no number is that long
+
+
+def _inside_number(text: str, i: int) -> bool:
+    """A cut at i would split a number: digits (with their point, comma or %) on both
+    sides, a digit on at least one."""
+    before, after = text[i - 1], text[i] if i < len(text) else ""
+    return (
+        before in _NUMBER_CHARS and after in _NUMBER_CHARS and (before.isdigit() or after.isdigit())
+    )
+
+
+def _pieces(text: str, header_lines: int, max_chars: int) -> list[_Piece]:
     lines = text_lines(text)
     stack: list[tuple[int, str]] = []
     pieces: list[_Piece] = []
@@ -76,7 +117,11 @@ def _pieces(text: str, header_lines: int) -> list[_Piece]:
             stack = [(lv, lb) for lv, lb in stack if lv < level]
             stack.append((level, heading_label(stripped)))
         section = tuple(lb for _, lb in stack)
-        spans = sentence_spans(line.text, line.start)
+        spans = [
+            piece
+            for s, e in sentence_spans(line.text, line.start)
+            for piece in bounded(text, s, e, max_chars)
+        ]
         heading_only = level is not None and len(spans) == 1
         for s, e in spans:
             pieces.append(_Piece(s, e, section, heading_only))
@@ -122,14 +167,20 @@ def chunk_document(doc: Document, cfg: ChunkConfig, header_lines: int = 3) -> li
     """Split a cleaned document into chunks with section paths and stable ids."""
     chunks: list[Chunk] = []
     seen: dict[str, int] = {}
-    for group in _pack(_pieces(doc.text, header_lines), cfg):
+    for group in _pack(_pieces(doc.text, header_lines, cfg.max_chars), cfg):
         raw = doc.text[group[0].start : group[-1].end]
         start = group[0].start + len(raw) - len(raw.lstrip())
         text = raw.strip()
         end = start + len(text)
         section = SECTION_SEP.join(group[-1].section)
         heading = f"{doc.meta.title} {doc.meta.date}\n{section}"
-        search_text = for_search(f"{heading}\n{text}")
+        flagged = [
+            [max(s, start) - start, min(e, end) - start]
+            for s, e in doc.flagged
+            if s < end and start < e
+        ]
+        # a passage addressed to an assistant is not searched: it can never be retrieved
+        search_text = for_search(f"{heading}\n{mask_spans(text, flagged)}")
         # From what is embedded, so an id names one vector: same text in, same id out.
         base = hashlib.sha256(f"{doc.doc_id}\x00{search_text}".encode()).hexdigest()[:16]
         seen[base] = seen.get(base, 0) + 1
@@ -143,6 +194,7 @@ def chunk_document(doc: Document, cfg: ChunkConfig, header_lines: int = 3) -> li
                 end=end,
                 text=text,
                 search_text=search_text,
+                flagged=flagged,
             )
         )
     return chunks

@@ -13,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from assistant.corpus.instructions import neutralize_citations
 from assistant.corpus.mojibake import PINYIN_TONED, MojibakeRun, pinyin_readings, repair_mojibake
 from assistant.textnorm import nfkc, to_simplified
 
@@ -39,6 +40,7 @@ class CleanReport:
     names_joined: list[str] = field(default_factory=list)
     chars_normalized: int = 0  # NFKC, non-breaking and repeated spaces
     lines_dropped: int = 0  # blank lines
+    citation_marks: int = 0  # [1] 【1】 written in the source, rewritten as 〔1〕
 
     @property
     def lost_chars(self) -> int:
@@ -56,6 +58,7 @@ class CleanReport:
             "names_joined": len(self.names_joined),
             "chars_normalized": self.chars_normalized,
             "lines_dropped": self.lines_dropped,
+            "citation_marks": self.citation_marks,
         }
 
     def details(self) -> dict[str, list[str]]:
@@ -254,4 +257,6 @@ def clean_text(text: str) -> CleanResult:
     text, report.chars_normalized = normalize_chars(text)
     text, report.lines_dropped = tidy_lines(text)
     text, report.names_joined = join_spaced_names(text)
+    # after NFKC, which has made ［1］ into [1]: only the assistant's own marks link
+    text, report.citation_marks = neutralize_citations(text)
     return CleanResult(text, report)

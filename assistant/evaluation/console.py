@@ -64,10 +64,34 @@ def print_summary(result: RunResult) -> None:
     console.print(LEGEND, style="dim", highlight=False)
     if line := guard_line(guard_counts(result)):
         console.print(line, highlight=False, soft_wrap=True)
+    if result.machine:
+        console.print(f"machine: {result.machine.summary()}", style="dim", soft_wrap=True)
+    if result.against:
+        print_against(result)
     failures = sum(not r.verdict.passed for r in result.records)
     console.print(
         f"{failures} failure(s); report: {result.out_dir / 'report.html'}", soft_wrap=True
     )
+
+
+def print_against(result: RunResult) -> None:
+    """The run beside the earlier one: the counts, then each fixed and broken item."""
+    against = result.against
+    assert against is not None
+    console.print(f"against {against.previous.path}: {against.summary()}", soft_wrap=True)
+    if not against.same_gold:
+        console.print("  (the gold file differs from that run's)", style="yellow")
+    questions = {r.item.id: r for r in result.records}
+    for status, style in (("fixed", "green"), ("broken", "red")):
+        for item_id in against.ids(status):  # type: ignore[arg-type]
+            r = questions[item_id]
+            console.print(
+                f"  {status:<6} {item_id} {r.item.kind}: {r.item.question}",
+                style=style,
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
 
 
 def print_comparison(comparison: Comparison) -> None:

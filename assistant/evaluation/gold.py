@@ -1,13 +1,15 @@
 """The gold set: hand-written questions with regexes for a right answer and its evidence,
-validated when read (a malformed line names its file and line)."""
+validated when read (a malformed line names its file and line). Keys the loader does not
+use (an annotator's `doc`, `script`, `notes`) are reported once and ignored."""
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,15 +55,19 @@ class GoldItem:
 # ---------------------------------------------------------------------------- gold parsing
 
 
-def parse_gold(lines: Iterable[str], source: str = "gold") -> list[GoldItem]:
-    """Validate and parse JSONL gold lines; blank lines are skipped."""
+def parse_gold(
+    lines: Iterable[str], source: str = "gold", warnings: list[str] | None = None
+) -> list[GoldItem]:
+    """Validate and parse JSONL gold lines; blank lines are skipped. Unknown keys are
+    ignored; `warnings` (when given) receives one line per unknown key naming its lines."""
     items: list[GoldItem] = []
     first_line: dict[str, int] = {}
+    unknown: dict[str, list[int]] = {}
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            item = _parse_item(line)
+            item, extra = _parse_item(line)
         except GoldError as err:
             raise GoldError(f"{source}:{lineno}: {err}") from None
         if item.id in first_line:
@@ -70,19 +76,35 @@ def parse_gold(lines: Iterable[str], source: str = "gold") -> list[GoldItem]:
             )
         first_line[item.id] = lineno
         items.append(item)
+        for key in extra:
+            unknown.setdefault(key, []).append(lineno)
     if not items:
         raise GoldError(f"{source}: no gold items")
+    if warnings is not None:
+        warnings += [unknown_key_warning(source, k, lines) for k, lines in unknown.items()]
     return items
 
 
-def _parse_item(line: str) -> GoldItem:
+def unknown_key_warning(source: str, key: str, lines: list[int]) -> str:
+    """One line: the key, where it is, that it is ignored, and the key it may misspell."""
+    where = ", ".join(map(str, lines[:5])) + (
+        f" and {len(lines) - 5} more" if len(lines) > 5 else ""
+    )
+    known = sorted(GOLD_KEYS | OPTIONAL_GOLD_KEYS)
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return f"{source}: key {key!r} is not used by the eval, ignored{hint}: line {where}"
+
+
+def _parse_item(line: str) -> tuple[GoldItem, list[str]]:
+    """The item of one line, and the keys it carries that the eval does not use."""
     try:
         raw = json.loads(line)
     except json.JSONDecodeError as err:
         raise GoldError(f"not valid JSON ({err.msg}, column {err.colno})") from None
     if not isinstance(raw, dict):
         raise GoldError("expected a JSON object")
-    _check_keys(raw)
+    extra = _check_keys(raw)
     item = GoldItem(
         id=_text(raw, "id"),
         question=_text(raw, "question"),
@@ -93,16 +115,16 @@ def _parse_item(line: str) -> GoldItem:
         near_miss=_near_miss(raw),
     )
     _check_consistency(item)
-    return item
+    return item, extra
 
 
-def _check_keys(raw: dict[str, Any]) -> None:
+def _check_keys(raw: dict[str, Any]) -> list[str]:
+    """The keys the eval does not use (annotations; or a misspelling, which the warning
+    names); GoldError when a required one is missing."""
     missing = sorted(GOLD_KEYS - raw.keys())
-    unknown = sorted(raw.keys() - GOLD_KEYS - OPTIONAL_GOLD_KEYS)
     if missing:
         raise GoldError(f"missing key(s): {', '.join(missing)}")
-    if unknown:  # most likely a misspelt key whose content would be silently ignored
-        raise GoldError(f"unknown key(s): {', '.join(unknown)}")
+    return sorted(raw.keys() - GOLD_KEYS - OPTIONAL_GOLD_KEYS)
 
 
 def _text(raw: dict[str, Any], key: str) -> str:
@@ -172,9 +194,15 @@ class Gold:
     path: Path
     sha256: str
     items: list[GoldItem]  # the whole file, validated
+    warnings: list[str] = field(default_factory=list)  # unknown keys, ignored
 
     def describe(self) -> dict[str, Any]:
-        return {"path": str(self.path), "sha256": self.sha256, "items_in_file": len(self.items)}
+        return {
+            "path": str(self.path),
+            "sha256": self.sha256,
+            "items_in_file": len(self.items),
+            "warnings": self.warnings,
+        }
 
 
 def load_gold(path: Path) -> Gold:
@@ -185,4 +213,6 @@ def load_gold(path: Path) -> Gold:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         raise GoldError(f"{path}: not UTF-8 ({err.reason} at byte {err.start})") from None
-    return Gold(path, hashlib.sha256(data).hexdigest(), parse_gold(text.splitlines(), str(path)))
+    warnings: list[str] = []
+    items = parse_gold(text.splitlines(), str(path), warnings)
+    return Gold(path, hashlib.sha256(data).hexdigest(), items, warnings)

@@ -53,6 +53,8 @@ def report_dict(result: RunResult, gold: Gold) -> dict[str, Any]:
         "overall": asdict(result.summary.overall),
         "by_kind": {k: asdict(m) for k, m in result.summary.by_kind.items()},
         "guard": guard_counts(result),
+        "machine": result.machine.as_dict() if result.machine else None,
+        "against": result.against.as_dict() if result.against else None,
         "failures": [
             {"id": r.item.id, "kind": r.item.kind, "reason": r.verdict.reason}
             for r in result.records

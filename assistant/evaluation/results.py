@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from assistant.config import Config
+from assistant.evaluation.against import Against
 from assistant.evaluation.gold import GoldItem
+from assistant.evaluation.machine import MachineLoad
 from assistant.evaluation.score import Summary, Verdict
 from assistant.models import Response
 
@@ -54,6 +56,8 @@ class RunResult:
     records: list[Record]
     summary: Summary
     out_dir: Path
+    machine: MachineLoad | None = None  # what the machine was doing meanwhile
+    against: Against | None = None  # item by item beside an earlier run (--against)
 
 
 @dataclass(frozen=True)

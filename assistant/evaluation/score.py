@@ -89,6 +89,20 @@ class Verdict:
         return self.refused if self.unanswerable else self.supported
 
     @property
+    def outcome(self) -> str:
+        """ "pass", or the kind of failure in one word (the report filters by it): error,
+        answered (a question the sources cannot answer), refused, wrong, unsupported."""
+        if self.passed:
+            return "pass"
+        if self.error:
+            return "error"
+        if self.unanswerable:
+            return "answered"
+        if self.refused:
+            return "refused"
+        return "wrong" if not self.correct else "unsupported"
+
+    @property
     def reason(self) -> str:
         """Why the item failed, in words; "" when it passed."""
         if self.passed:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 from assistant.facts.model import Fact
@@ -36,12 +37,20 @@ def extract_facts(doc: Document, chunks: list[Chunk]) -> list[Fact]:
     Simplified search form; the clause is kept in the document's own script."""
     ctx = context_of(doc)
     facts: list[Fact] = []
+    # A sentence repeated in the same section reads the same (boilerplate; a long run cut
+    # into equal pieces): read once, placed at each occurrence.
+    read: dict[tuple[str, str], list[Fact]] = {}
     for chunk in chunks:
         section = section_context(ctx, for_search(chunk.section))
         for s, e in text_sentences(chunk.text):
+            if chunk.is_flagged(s, e):
+                continue  # text addressed to an assistant states no fact
             shown = chunk.text[s:e]
             norm = for_search(shown)
-            for fact in read_sentence(norm, ctx, section):
+            key = (norm, chunk.section)
+            if key not in read:
+                read[key] = read_sentence(norm, ctx, section)
+            for fact in map(replace, read[key]):
                 fact.chunk_id, fact.doc_id = chunk.chunk_id, doc.doc_id
                 fact.start, fact.end = chunk.start + s, chunk.start + e
                 fact.clause = _shown(fact.clause, norm, shown)

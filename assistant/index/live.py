@@ -16,8 +16,9 @@ from assistant.index.generations import (
     load_chunks,
     load_documents,
     read_manifest,
+    read_pointer,
 )
-from assistant.index.vectors import VectorStore, connect
+from assistant.index.vectors import StoreError, VectorStore, connect
 from assistant.models import Chunk, Document
 
 
@@ -62,11 +63,25 @@ class Index:
 
     @classmethod
     def open(cls, cfg: Config) -> Index:
-        manifest = read_manifest(cfg.paths.index_dir)
-        if manifest is None:
-            raise IndexMissing(
-                f"no index in {cfg.paths.index_dir}; build it with: assistant ingest"
-            )
+        """The generation the pointer names. Readers take no lock: when an ingest commits
+        and prunes between our reading the pointer and the generation, the pointer has
+        moved on, and the generation it names now is opened instead."""
+        while True:
+            pointer = read_pointer(cfg.paths.index_dir)
+            manifest = pointer.manifest
+            if manifest is None:
+                raise IndexMissing(
+                    pointer.problem
+                    or f"no index in {cfg.paths.index_dir}; build it with: assistant ingest"
+                )
+            try:
+                return cls._open(cfg, manifest)
+            except (OSError, StoreError):
+                if read_manifest(cfg.paths.index_dir) == manifest:
+                    raise
+
+    @classmethod
+    def _open(cls, cfg: Config, manifest: Manifest) -> Index:
         check_model(manifest)
         folder = generation_dir(cfg.paths.index_dir, manifest.generation)
         documents = load_documents(folder)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import shutil
+import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,12 @@ logging.getLogger("chromadb.telemetry").setLevel(logging.CRITICAL)
 
 
 DOC_KEY = "source_doc"
+CHROMA_DIR = "chroma"
+CHROMA_DB = "chroma.sqlite3"
+_SEGMENT_DIR = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+# Free pages worth a VACUUM: at least this share of the file and this many bytes.
+VACUUM_SHARE = 0.3
+VACUUM_MIN_BYTES = 8 * 2**20
 
 
 class StoreError(Exception):
@@ -46,7 +55,7 @@ def connect(cfg: IndexConfig, index_dir: Path) -> Any:
             client.heartbeat()
             return client
         index_dir.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(index_dir / "chroma"), settings=settings)
+        return chromadb.PersistentClient(path=str(index_dir / CHROMA_DIR), settings=settings)
     except Exception as err:  # chromadb raises many kinds; all mean "not usable"
         where = f"http://{cfg.host}:{cfg.port}" if cfg.mode == "http" else str(index_dir)
         raise StoreError(f"cannot open the Chroma store at {where}: {err}") from err
@@ -153,6 +162,52 @@ class VectorStore:
             return int(self.client.get_max_batch_size())
         except Exception:
             return 1000
+
+
+@dataclass
+class Reclaimed:
+    segment_dirs: int = 0  # vector segment folders no collection refers to, removed
+    bytes_freed: int = 0  # by those folders and by compacting chroma.sqlite3
+
+
+def reclaim(index_dir: Path) -> Reclaimed:
+    """Give back the disk an embedded Chroma keeps after collections are deleted: Chroma
+    drops a deleted collection's rows but leaves its vector segment folder, and SQLite keeps
+    the freed pages inside chroma.sqlite3. Only the ingest calls this, holding the writer
+    lock, so no segment is being created meanwhile. A reader holding the database busy
+    only postpones the compaction to the next ingest."""
+    root = index_dir / CHROMA_DIR
+    db_path = root / CHROMA_DB
+    done = Reclaimed()
+    if not db_path.is_file():
+        return done
+    with closing(sqlite3.connect(db_path, timeout=5)) as db:
+        live = {row[0] for row in db.execute("SELECT id FROM segments")}
+    for folder in root.iterdir():
+        if folder.is_dir() and _SEGMENT_DIR.match(folder.name) and folder.name not in live:
+            done.bytes_freed += sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+            shutil.rmtree(folder, ignore_errors=True)
+            done.segment_dirs += 1
+    done.bytes_freed += _compact(db_path)
+    return done
+
+
+def _compact(db_path: Path) -> int:
+    """VACUUM chroma.sqlite3 when enough of it is free pages; the bytes it gave back."""
+    before = db_path.stat().st_size
+    db = sqlite3.connect(db_path, timeout=5, isolation_level=None)
+    try:
+        free = db.execute("PRAGMA freelist_count").fetchone()[0]
+        page = db.execute("PRAGMA page_size").fetchone()[0]
+        if free * page < max(VACUUM_MIN_BYTES, VACUUM_SHARE * before):
+            return 0
+        db.execute("VACUUM")
+    except sqlite3.OperationalError as err:  # busy: a reader; next time
+        logging.getLogger(__name__).info("chroma.sqlite3 not compacted: %s", err)
+        return 0
+    finally:
+        db.close()
+    return max(0, before - db_path.stat().st_size)
 
 
 @contextmanager

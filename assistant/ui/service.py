@@ -1,28 +1,36 @@
 """What every session of the page shares: the index, one Pipeline per backend (built by the
-pipeline factory on first use), the feedback store, and whether the sources folder still
-matches the index."""
+pipeline factory on first use), the feedback and history stores, the backends' readiness,
+whether the sources folder still matches the index, and the changes staff make to the
+corpus from the page (one at a time)."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
-from assistant.answer.factory import PipelineFactory, build_generator, buildable_backends
+from assistant.answer.factory import PipelineFactory, buildable_backends
 from assistant.answer.pipeline import Pipeline
 from assistant.backends import registry
 from assistant.backends.registry import FALLBACK
 from assistant.config import Config
-from assistant.corpus.ingest import scan
+from assistant.corpus import library
+from assistant.corpus.ingest import IngestSummary, Progress, scan
+from assistant.corpus.library import FileOutcome
 from assistant.corpus.load import content_hash
 from assistant.index.embed import E5Embedding
-from assistant.index.generations import read_manifest
+from assistant.index.generations import read_manifest, read_pointer, read_skipped
 from assistant.index.live import Index
 from assistant.models import Document
 from assistant.ui import render as R
+from assistant.ui.backends import BackendBoard
 from assistant.ui.feedback import FeedbackStore, feedback_path
+from assistant.ui.history import HistoryStore, history_path
+from assistant.ui.wording import backend_reason
 
 INGEST_HINT = (
-    "在项目目录运行 <code>assistant ingest</code>（或 <code>make run</code>），完成后刷新本页。"
+    "在“资料来源”页上传报告或点“按 sources 文件夹重新入库”；也可以在项目目录运行 "
+    "<code>assistant ingest</code>（或 <code>make run</code>），完成后刷新本页。"
 )
 
 
@@ -39,8 +47,11 @@ class Service:
 
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
-        self.feedback = FeedbackStore(feedback_path(cfg))
+        self.feedback = FeedbackStore(feedback_path(cfg), cfg.ui.max_comment_chars)
+        self.history = HistoryStore(history_path(cfg))
+        self.board = BackendBoard(cfg)
         self._lock = threading.RLock()
+        self._writing = threading.Lock()  # one change to the corpus from the page at a time
         self._embedder: E5Embedding | None = None
         self._index: Index | None = None
         self._factory: PipelineFactory | None = None
@@ -49,8 +60,9 @@ class Service:
         self.backends, self.unavailable = buildable_backends(cfg)
         wanted = cfg.llm.backend
         self.default_backend = wanted if wanted in self.backends else FALLBACK
+        why = backend_reason(self.unavailable.get(wanted, ""))
         self.notice = (
-            f"配置的回答方式 {wanted} 不可用（{self.unavailable.get(wanted, '')}），改用原文摘录。"
+            f"配置的回答方式“{registry.get(wanted).label}”不能用（{why}），改用原文摘录。"
             if wanted != self.default_backend
             else ""
         )
@@ -119,28 +131,38 @@ class Service:
         if added or changed or removed:
             what = "，".join(
                 f"{label} {len(x)} 份"
-                for label, x in (("新增", added), ("改动", changed), ("删除", removed))
+                for label, x in (("新增", added), ("改动", changed), ("已不在文件夹中", removed))
                 if x
             )
             return "warn", f"sources 文件夹与索引不一致（{what}），回答可能过时。{INGEST_HINT}"
         m = index.manifest
-        built = m.created_at[:16].replace("T", " ")
         counts = f"已载入 {len(index.documents)} 份文件、{len(index.chunks)} 个段落"
-        return "ok", f"{counts}（索引建于 {built} UTC）"
+        problem = read_pointer(self.cfg.paths.index_dir).problem
+        if problem:  # answering from the newest complete generation instead
+            return "warn", f"{counts}；索引指针损坏，暂用最近一次完整的索引。{INGEST_HINT}"
+        bad = len(read_skipped(self.cfg.paths.index_dir))
+        unusable = f"；另有 {bad} 份文件无法入库（原因见 assistant ingest 的输出）" if bad else ""
+        return "ok", f"{counts}（索引更新于 {R.local_time(m.created_at)}）{unusable}"
 
     def stale(self, index: Index) -> tuple[list[str], list[str], list[str]]:
-        """Files of the sources folder that are new, changed or gone since the index."""
+        """Files of the sources folder that are new, changed or gone since the index. A file
+        the last ingest skipped as it is now (bad, empty) is not waiting for an ingest, and
+        one indexed under another name (same content) is in the index."""
         try:
             files = scan([self.cfg.paths.sources], self.cfg.ingest.extensions)
         except OSError:
             return [], [], []
         limit = self.cfg.ingest.max_file_mb * 1_000_000
+        skipped = {
+            r.get("doc_id"): r.get("content_hash") for r in read_skipped(self.cfg.paths.index_dir)
+        }
+        listed = {alias: d for d in index.documents.values() for alias in d.also}
         added, changed = [], []
         for doc_id, path in files.items():
             digest = self._hash(path, limit)
-            if digest is None:
-                continue  # too big or unreadable: ingest skips it too
-            doc = index.documents.get(doc_id)
+            if digest is None or skipped.get(doc_id) == digest:
+                continue  # too big, unreadable or skipped as bad: ingest skips it too
+            doc = index.documents.get(doc_id) or listed.get(doc_id)
             if doc is None:
                 added.append(doc_id)
             elif doc.content_hash != digest:
@@ -163,14 +185,43 @@ class Service:
         self._hashes[path] = (st.st_size, st.st_mtime_ns, digest)
         return digest
 
+    # changes to the corpus -----------------------------------------------------------------
+
+    def add_files(
+        self,
+        files: Sequence[Path],
+        names: Sequence[str] | None = None,
+        progress: Progress | None = None,
+    ) -> tuple[list[FileOutcome], IngestSummary]:
+        """Uploaded files into the sources folder and the index (`library.add_files`): what
+        became of each, and the ingest's summary."""
+        with self._writing:
+            summary = library.add_files(self.cfg, files, progress, names)
+        return library.file_outcomes(self.cfg, files, summary, names), summary
+
+    def remove(self, doc_id: str) -> tuple[Document, IngestSummary]:
+        """The document removed (its file set aside) and the ingest's summary."""
+        with self._writing:
+            gone = library.document(self.cfg, doc_id)
+            return gone, library.remove_documents(self.cfg, [doc_id])
+
+    def sync(self, progress: Progress | None = None) -> IngestSummary:
+        """The index brought in line with the sources folder: what `assistant ingest
+        --prune` does, after the page has listed the removals and staff confirmed them."""
+        with self._writing:
+            gone = [d.doc_id for d in library.missing_documents(self.cfg)]
+            return library.update(self.cfg, remove=gone, progress=progress)
+
     # backends ---------------------------------------------------------------------------
 
     def backend_choices(self) -> list[tuple[str, str]]:
-        return [(f"{name} · {backend_label(self.cfg, name)}", name) for name in self.backends]
+        """(label, name) of every backend; an unavailable one says so and why."""
+        return [(s.choice_label, s.name) for s in self.board.states()]
 
-
-def backend_label(cfg: Config, name: str) -> str:
-    """What answers, in plain words, with what it runs."""
-    generator = build_generator(cfg, name)
-    spec = registry.get(name)
-    return f"{spec.label}（{generator.describe()}）" if generator else spec.label
+    def usable(self, name: str | None) -> tuple[str, str]:
+        """(the backend to answer with, "" or why the one asked for cannot answer now)."""
+        name = name or self.default_backend
+        state = self.board.state(name)
+        if state is None:
+            return self.default_backend, ""
+        return (name, "") if state.ready else (name, state.reason)

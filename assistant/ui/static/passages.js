@@ -1,13 +1,18 @@
-// Clicks on [n] anywhere on the page (the chat's Markdown is not ours to script) are caught
-// here: the passage card is scrolled to and flashed; when the panel shows another answer,
-// or its tab is hidden, Python is asked to show the right one and the card is found after.
-// Runs as the passages panel's js_on_load: `element`, `trigger` are gradio's.
+// The passages panel: a [n] followed anywhere on the page (static/page.js sends
+// 'luohu-cite') scrolls its card into view and flashes it; when the panel shows another
+// answer, or its tab is hidden, Python is asked to show the right one and the card is
+// found after. Runs as the panel's js_on_load: `element`, `trigger` are gradio's.
 const findCard = (turn, n) => {
   const card = element.querySelector(`#cite-${turn}-${n}`);
   return card && card.offsetParent !== null ? card : null;
 };
+// Only the panel's own box scrolls to the card (scrollIntoView would also scroll the phone's
+// drawer, taking its "back" bar out of sight); on a desk, the page then shows the panel.
 const flash = (card) => {
-  card.scrollIntoView({behavior: 'smooth', block: 'nearest'});
+  const box = element.closest('#passages-panel') || element;
+  const offset = card.getBoundingClientRect().top - box.getBoundingClientRect().top;
+  box.scrollTo({top: box.scrollTop + offset - 8, behavior: 'smooth'});
+  if (!matchMedia('(max-width: 760px)').matches) box.scrollIntoView({block: 'nearest'});
   card.classList.remove('flash'); void card.offsetWidth; card.classList.add('flash');
 };
 const focusLater = (turn, n) => {
@@ -18,19 +23,6 @@ const focusLater = (turn, n) => {
     else if (++tries > 50) clearInterval(timer);
   }, 100);
 };
-if (!window.__luohuCites) {
-  window.__luohuCites = true;
-  document.addEventListener('click', (ev) => {
-    const a = ev.target.closest ? ev.target.closest('a.cite') : null;
-    if (!a) return;
-    ev.preventDefault(); ev.stopPropagation();
-    // The chat's sanitizer drops data-* attributes: the target is read from the href.
-    const m = (a.getAttribute('href') || '').match(/#cite-(\d+)-(\d+)/);
-    if (!m) return;
-    window.dispatchEvent(new CustomEvent('luohu-cite',
-      {detail: {turn: Number(m[1]), n: Number(m[2])}}));
-  }, true);
-}
 window.addEventListener('luohu-cite', (ev) => {
   const {turn, n} = ev.detail;
   const card = findCard(turn, n);
@@ -42,5 +34,6 @@ element.addEventListener('click', (ev) => {
   const a = ev.target.closest('a.open-doc');
   if (!a) return;
   ev.preventDefault();
+  window.dispatchEvent(new CustomEvent('luohu-open-doc'));
   trigger('open', {turn: Number(a.dataset.turn), n: Number(a.dataset.n)});
 });
