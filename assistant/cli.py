@@ -642,6 +642,13 @@ def feedback_export(ctx: click.Context, fmt: str, out: Path | None) -> None:
     "backend, their memory read after each (0: skip; about 5 s a question each).",
 )
 @click.option(
+    "--users",
+    default="1,10",
+    show_default=True,
+    help="Staff asking the page at once, one round per count, with the local backend: "
+    "when each sees the verified answer and the model's phrasing (0: skip).",
+)
+@click.option(
     "--work",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     default=None,
@@ -663,6 +670,7 @@ def bench(
     no_baseline: bool,
     no_ui: bool,
     memory_questions: int,
+    users: str,
     work: Path | None,
 ) -> None:
     """Measure ingest, query latency per stage, memory and disk at growing corpus sizes,
@@ -677,6 +685,10 @@ def bench(
         raise UserError(f"--scales takes integers separated by commas, got {scales!r}") from err
     if chosen and min(chosen) < 1:
         raise UserError("--scales must be 1 or more")
+    try:
+        rounds = tuple(n for n in (int(x) for x in users.split(",")) if n > 0)
+    except ValueError as err:
+        raise UserError(f"--users takes integers separated by commas, got {users!r}") from err
     opts = BenchOptions(
         scales=chosen or (QUICK_SCALES if quick else DEFAULT_SCALES),
         out_dir=out_dir,
@@ -691,6 +703,7 @@ def bench(
         work=work,
         command="assistant " + " ".join(sys.argv[1:]),
         memory_questions=memory_questions,
+        users=rounds,
     )
     try:
         run_bench(_cfg(ctx), opts, log=lambda line: click.echo(line, err=True))

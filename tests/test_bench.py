@@ -13,15 +13,19 @@ import numpy as np
 import pytest
 
 from assistant.bench import synth
+from assistant.bench.report import users_md
 from assistant.bench.results import BenchOptions
 from assistant.bench.run import run_bench
 from assistant.bench.scale import Restated
+from assistant.bench.users import run_users
+from assistant.config import Config
 from assistant.corpus.chunk import chunk_document
 from assistant.corpus.ingest import build_document
 from assistant.corpus.load import load_file
 from assistant.facts.extract import extract_facts
 from assistant.models import Chunk, Document
 from tests.conftest import SOURCES, make_config
+from tests.ui_server import SlowFake, ui_config
 
 NEWS = "001_bfd75f84de2c2b1c.txt"
 MEETING = "003_6c292aaa073e0d9c.txt"
@@ -233,3 +237,27 @@ def test_the_plain_pipeline_answers_with_the_backends_llm(tmp_path: Path) -> Non
     assert stats.nodes >= 1 and "llama-index default" in plain.answering
     assert answer.answer == "社会消费品零售总额达1600亿元。" and answer.retrieved
     assert "Context information" in fake.seen[-1].prompt  # llama-index's default prompt
+
+
+def test_staff_asking_at_once_see_the_verified_answer_while_the_model_is_busy(
+    corpus_config: Config, tmp_path: Path
+) -> None:
+    # A slow model (a real HTTP server speaking the OpenAI protocol), phrasing one answer
+    # at a time: each user's verified answer must not wait for it, and those whose
+    # phrasing queues behind another's are told their place.
+    fake = SlowFake().start()
+    fake.delay = 0.05
+    try:
+        openai = corpus_config.llm.openai.model_copy(
+            update={"base_url": fake.base_url, "model": "fake-model", "retries": 0}
+        )
+        cfg = ui_config(corpus_config, tmp_path / "data", backend="openai", openai=openai)
+        (three,) = run_users(cfg, tmp_path, Path("eval/gold.jsonl"), (3,))
+    finally:
+        fake.stop()
+    assert three.available, three.detail
+    assert three.verified_ms and three.phrased_ms and three.verified_max_ms
+    assert (three.verified_ms.p50 or 0) < (three.phrased_ms.p50 or 0)
+    assert three.told_place >= 1
+    md = users_md([three])
+    assert "| 3 | openai |" in md and f"{three.told_place} / 3" in md

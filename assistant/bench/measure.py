@@ -13,6 +13,8 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,6 +126,47 @@ def wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = N
         except OSError:
             time.sleep(0.25)
     return False
+
+
+@dataclass
+class Served:
+    """`assistant serve` running as a child: its process, its page's address, and whether
+    the page answered (else `problem` says why, from its log)."""
+
+    proc: subprocess.Popen[bytes]
+    url: str
+    up: bool
+    seconds: float  # from launch until the page answered (or gave up)
+    problem: str = ""
+
+
+@contextmanager
+def serving(cfg: Config, work: Path, timeout: float) -> Iterator[Served]:
+    """`assistant serve` on a free port of 127.0.0.1 with `cfg`, stopped on leaving (the
+    caller may reap it first, with `wait_rss`, to read its peak memory)."""
+    port = free_port()
+    env = {**config_env(cfg), "ASSISTANT_UI__PORT": str(port), "ASSISTANT_UI__HOST": "127.0.0.1"}
+    url = f"http://127.0.0.1:{port}/"
+    with tempfile.TemporaryFile() as log:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            [*assistant_command(), "serve"], stdout=log, stderr=log, env=env, cwd=work
+        )
+        try:
+            up = wait_http(url, timeout, proc)
+            served = Served(proc, url, up, time.perf_counter() - t0)
+            if not up:
+                log.seek(0)
+                served.problem = f"did not start: {last_line(log.read())}"
+            yield served
+        finally:
+            if proc.returncode is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
 
 
 def rss_mb(pid: int | str = "self") -> tuple[float, float]:

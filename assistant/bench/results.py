@@ -205,6 +205,21 @@ class Target:
 
 
 @dataclass
+class UsersResult:
+    """N staff asking the page at once: when each saw the verified answer, and the model's
+    phrasing queued behind it (ms from asking)."""
+
+    users: int
+    backend: str
+    available: bool
+    detail: str
+    verified_ms: Stat | None = None
+    phrased_ms: Stat | None = None
+    verified_max_ms: float | None = None
+    told_place: int = 0  # users the queue told their place while they waited
+
+
+@dataclass
 class BenchResult:
     started: str
     seconds: float
@@ -214,6 +229,7 @@ class BenchResult:
     scales: list[ScaleResult] = field(default_factory=list)
     comparison: ComparisonResult | None = None
     memory: list[MemoryCurve] = field(default_factory=list)
+    users: list[UsersResult] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -235,4 +251,5 @@ class BenchOptions:
     work: Path | None = None  # scratch folder; a removed temp folder by default
     command: str = "assistant bench"
     memory_questions: int = 0  # questions of the steady-memory runs; 0: not measured
-    memory_backend: str = "local"
+    memory_backend: str = "local"  # also the backend of the users' rounds
+    users: tuple[int, ...] = (1, 10)  # staff asking the page at once, one round each

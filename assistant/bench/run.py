@@ -16,10 +16,8 @@ embedding it would need is projected from the 1x rate.
 
 from __future__ import annotations
 
-import os
 import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -34,15 +32,13 @@ from assistant.bench.measure import (
     assistant_command,
     config_env,
     dir_mb,
-    free_port,
     jsonable,
-    last_line,
     loadavg,
     machine,
     rss_mb,
     run_measured,
     run_worker,
-    wait_http,
+    serving,
     wait_rss,
 )
 from assistant.bench.report import evaluate_targets, write_reports
@@ -66,6 +62,7 @@ from assistant.bench.results import (
     Stat,
     UIResult,
 )
+from assistant.bench.users import PageUser, run_users
 from assistant.config import Config
 from assistant.evaluation.gold import load_gold
 from assistant.facts.table import FILE as FACTS_FILE
@@ -102,6 +99,10 @@ def run_bench(cfg: Config, opts: BenchOptions, log: Log = print) -> BenchResult:
         if opts.memory_questions:
             log(f"bench: memory over {opts.memory_questions} questions ({opts.memory_backend})")
             result.memory = run_memory(base, work, opts)
+        if opts.ui and opts.users:
+            log(f"bench: {', '.join(map(str, opts.users))} users at once in the page")
+            users_cfg = memory_config(base, opts.memory_backend)
+            result.users = run_users(users_cfg, work, opts.gold, opts.users)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     result.machine["load_average_end"] = loadavg()
@@ -325,21 +326,12 @@ def run_cold_ask(cfg: Config, work: Path, opts: BenchOptions) -> ColdStart:
 
 def run_ui(cfg: Config, work: Path, timeout: float = 300.0) -> UIResult:
     """`assistant serve` until its page answers; its peak RSS at that point."""
-    port = free_port()
-    env = {**config_env(cfg), "ASSISTANT_UI__PORT": str(port), "ASSISTANT_UI__HOST": "127.0.0.1"}
-    t0 = time.perf_counter()
-    with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(
-            [*assistant_command(), "serve"], stdout=log, stderr=log, env=env, cwd=work
-        )
-        up = wait_http(f"http://127.0.0.1:{port}/", timeout, proc)
-        started = time.perf_counter() - t0
-        proc.terminate()
-        rss = wait_rss(proc)
-        if not up:
-            log.seek(0)
-            return UIResult(False, f"did not start: {last_line(log.read())}")
-    return UIResult(True, "assistant serve, until its page answered", started, rss)
+    with serving(cfg, work, timeout) as served:
+        if not served.up:
+            return UIResult(False, served.problem)
+        served.proc.terminate()
+        rss = wait_rss(served.proc)
+    return UIResult(True, "assistant serve, until its page answered", served.seconds, rss)
 
 
 def memory_config(cfg: Config, backend: str) -> Config:
@@ -381,37 +373,23 @@ def _memory_query(cfg: Config, work: Path, opts: BenchOptions) -> MemoryCurve:
 
 
 def _memory_ui(cfg: Config, work: Path, opts: BenchOptions, timeout: float = 600.0) -> MemoryCurve:
-    """`assistant serve` asked over HTTP as the page asks (a new chat for each question, as
-    many users would), its RSS read from /proc after each answer."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before gradio_client is imported
-    from gradio_client import Client
-
-    port = free_port()
-    env = {**config_env(cfg), "ASSISTANT_UI__PORT": str(port), "ASSISTANT_UI__HOST": "127.0.0.1"}
+    """`assistant serve` asked over HTTP as the page asks (the verified answer, then the
+    model's phrasing; a new chat for each question, as many users would), its RSS read
+    from /proc after each answer."""
     items = load_gold(opts.gold).items
     backend = opts.memory_backend
-    with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(
-            [*assistant_command(), "serve"], stdout=log, stderr=log, env=env, cwd=work
-        )
-        try:
-            url = f"http://127.0.0.1:{port}/"
-            if not wait_http(url, timeout, proc):
-                log.seek(0)
-                return MemoryCurve("ui", backend, False, f"did not start: {last_line(log.read())}")
-            client = Client(url, analytics_enabled=False, verbose=False)
-            t = time.perf_counter()
-            curve = [rss_mb(proc.pid)[0]]
-            for i in range(opts.memory_questions):
-                question = items[i % len(items)].question
-                client.predict(question, [], None, None, backend, "原文", api_name="/ask")
-                client.predict(api_name="/new_chat")
-                curve.append(rss_mb(proc.pid)[0])
-            peak = rss_mb(proc.pid)[1]
-            seconds = time.perf_counter() - t
-        finally:
-            proc.terminate()
-            proc.wait(timeout=60)
+    with serving(cfg, work, timeout) as served:
+        if not served.up:
+            return MemoryCurve("ui", backend, False, served.problem)
+        user = PageUser(served.url, backend)
+        t = time.perf_counter()
+        curve = [rss_mb(served.proc.pid)[0]]
+        for i in range(opts.memory_questions):
+            user.ask(items[i % len(items)].question)
+            user.new_chat()
+            curve.append(rss_mb(served.proc.pid)[0])
+        peak = rss_mb(served.proc.pid)[1]
+        seconds = time.perf_counter() - t
     detail = "assistant serve, asked over HTTP (gradio_client), a new chat per question"
     return MemoryCurve("ui", backend, True, detail, curve, peak, seconds)
 
