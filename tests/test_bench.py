@@ -203,8 +203,13 @@ def test_tiny_bench_run(tmp_path: Path) -> None:
     assert all(mb > 50 for mb in memory.rss_mb) and (memory.peak_mb or 0) >= max(memory.rss_mb)
     assert "## Memory over many questions" in md and (out / "memory.png").stat().st_size > 0
     targets = {t.name: t for t in result.targets}
-    assert len(targets) == 10
+    assert len(targets) == 11
     assert targets["memory of a process answering with the local model"].met is None
+    # --no-ui: no page, so no users asking it, and said so rather than passed
+    assert (
+        targets["time to the first verified answer in the page, 1 and 10 users at once"].measured
+        == "not run"
+    )
     # The scale-accuracy targets need 100x and 1000x: not run here, and said so, not passed.
     for n in (100, 1000):
         assert targets[f"accuracy at {n}x against 1x"].met is None

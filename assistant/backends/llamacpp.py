@@ -28,6 +28,7 @@ from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_ca
 from pydantic import PrivateAttr
 
 from assistant.backends.base import BackendError
+from assistant.backends.model_thread import ModelThread
 
 # (path, n_ctx, threads, n_batch) -> (Llama, the lock its decoding takes)
 _LOADED: dict[tuple[str, int, int, int], tuple[Any, threading.Lock]] = {}
@@ -137,11 +138,15 @@ class LlamaCppChat(CustomLLM):
     seed: int = 0
     _llama: Any = PrivateAttr()
     _lock: threading.Lock = PrivateAttr()
+    _thread: ModelThread = PrivateAttr()
 
-    def __init__(self, llama: Any, lock: threading.Lock, **kwargs: Any) -> None:
+    def __init__(
+        self, llama: Any, lock: threading.Lock, thread: ModelThread, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self._llama = llama
         self._lock = lock
+        self._thread = thread  # every call into llama.cpp runs there (see model_thread)
 
     @classmethod
     def class_name(cls) -> str:
@@ -182,36 +187,46 @@ class LlamaCppChat(CustomLLM):
 
     def _stream(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> Iterator[str]:
         dicts = [{"role": m.role.value, "content": m.content or ""} for m in messages]
-        with self._lock:
-            try:
-                chunks = self._llama.create_chat_completion(
-                    dicts, stream=True, **self._params(kwargs)
-                )
-                for chunk in chunks:
-                    delta = chunk["choices"][0]["delta"].get("content")
-                    if delta:
-                        yield delta
-            finally:
-                release_freed_memory()
+
+        def deltas() -> Iterator[str]:
+            with self._lock:
+                try:
+                    chunks = self._llama.create_chat_completion(
+                        dicts, stream=True, **self._params(kwargs)
+                    )
+                    for chunk in chunks:
+                        delta = chunk["choices"][0]["delta"].get("content")
+                        if delta:
+                            yield delta
+                finally:
+                    release_freed_memory()
+
+        return self._thread.run(deltas)
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        with self._lock:
-            out = self._llama.create_completion(prompt, **self._params(kwargs))
+        def completion() -> Any:
+            with self._lock:
+                return self._llama.create_completion(prompt, **self._params(kwargs))
+
+        out = self._thread.call(completion)
         return CompletionResponse(text=out["choices"][0]["text"])
 
     @llm_completion_callback()
     def stream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseGen:
+        def chunks() -> Iterator[Any]:
+            with self._lock:
+                yield from self._llama.create_completion(
+                    prompt, stream=True, **self._params(kwargs)
+                )
+
         def gen() -> CompletionResponseGen:
             text = ""
-            with self._lock:
-                for chunk in self._llama.create_completion(
-                    prompt, stream=True, **self._params(kwargs)
-                ):
-                    delta = chunk["choices"][0]["text"]
-                    text += delta
-                    yield CompletionResponse(text=text, delta=delta)
+            for chunk in self._thread.run(chunks):
+                delta = chunk["choices"][0]["text"]
+                text += delta
+                yield CompletionResponse(text=text, delta=delta)
 
         return gen()

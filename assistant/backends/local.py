@@ -24,6 +24,7 @@ from assistant.backends.base import (
     Readiness,
 )
 from assistant.backends.generative import LLMBackend
+from assistant.backends.model_thread import model_thread  # before llama.cpp loads: see there
 from assistant.backends.modelfile import QWEN_1_5B, ensure_model, packaged_parts
 from assistant.backends.registry import BackendSpec, register
 
@@ -44,6 +45,13 @@ class LocalLLMConfig(BackendSettings):
         None, ge=1, le=256, description="CPU threads; default: all cores of the machine."
     )
     n_batch: int = Field(512, ge=32, le=4096, description="Prompt tokens evaluated per batch.")
+    nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="How far the model's computing gives way to the rest of the process "
+        "(the page's verified answers): the nice value of its thread; 0: none.",
+    )
     max_tokens: int = Field(256, ge=16, le=4096, description="Longest answer in tokens.")
     temperature: float = Field(0.0, ge=0, le=2, description="0: greedy, reproducible.")
     seed: int = Field(0, ge=0, description="Sampling seed (matters only above temperature 0).")
@@ -95,6 +103,7 @@ class LocalBackend(LLMBackend):
         return LlamaCppChat(
             llama,
             lock,
+            model_thread(s.nice),
             model_name=self.path.name,
             context_window=s.n_ctx,
             max_tokens=s.max_tokens,

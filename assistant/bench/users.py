@@ -14,6 +14,7 @@ import os
 import threading
 import time
 import uuid
+from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,15 +60,16 @@ class PageUser:
     def _wait(self, job: Any) -> Waited:
         t0 = time.perf_counter()
         places: list[int] = []
-        while not job.done():
+        # Wakes the moment the job is done (the time is not rounded up to a poll).
+        while not futures.wait([job], timeout=POLL_S).done:
             rank = getattr(job.status(), "rank", None)
             if rank is not None and (not places or places[-1] != rank):
                 places.append(int(rank))
-            time.sleep(POLL_S)
+        seconds = time.perf_counter() - t0
         outputs = job.result()
         if isinstance(outputs, (list, tuple)) and len(outputs) > 4:
             self.browser = outputs[4] or self.browser  # /ask hands the browser's state back
-        return Waited(time.perf_counter() - t0, places)
+        return Waited(seconds, places)
 
 
 def run_users(

@@ -434,7 +434,11 @@ def _wire_chat(page: Page, service: Service) -> list[Any]:
         save_turn(service, st, i, settings)
         conv = service.history.get(st.user, st.conversation) if st.conversation else None
         history, title = _history_update(service, st), conv.title if conv else gr.skip()
-        yield _chat_update(st, shown), st, gr.skip(), "", history, _browser(saved, st), title
+        # The chat as a plain value, not a component update: gradio rebuilds a component's
+        # config for an update, in its event loop, at a cost that grows with the chat, and
+        # every asker waited for it. Only a regenerated answer needs its thumbs cleared.
+        chat = _chat_update(st, shown) if replace else chat_messages(st, shown)
+        yield chat, st, gr.skip(), "", history, _browser(saved, st), title
         skip = [gr.skip() for _ in range(4)]
         if not turn.error:
             for _ in answer_turn(service, st, turn, doc_ids, start, end):
