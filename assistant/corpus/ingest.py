@@ -318,6 +318,48 @@ def _prune(cfg: Config, keep: set[str], summary: IngestSummary) -> None:
         summary.disk_reclaimed_mb += reclaim(cfg.paths.index_dir).bytes_freed / 1e6
 
 
+@dataclass
+class _Live:
+    """What the index holds now, and what of it an ingest may reuse."""
+
+    previous: Manifest | None  # the live generation
+    base: Manifest | None  # the one to reuse chunks and vectors from (None: afresh)
+    indexed: dict[str, Document]  # every document of the live generation
+    old_docs: dict[str, Document]  # those whose chunks may be reused ({} without a base)
+    stale: bool  # another cleaner or chunker version: every document processed again
+
+
+def _live(cfg: Config, rebuild: bool) -> _Live:
+    previous = read_manifest(cfg.paths.index_dir)
+    base = None if rebuild else previous
+    if base is not None and base.index_mode != cfg.index.mode:
+        base = None  # another store holds no vectors to reuse: build afresh there
+    if base is not None:
+        check_model(base)
+    indexed = {d.doc_id: d for d in load_documents(_folder(cfg, previous))} if previous else {}
+    # Another cleaner or chunker version: every document is processed again, but a chunk
+    # whose text did not change still reuses its vector.
+    stale = base is not None and base.pipeline != pipeline_fingerprint(cfg)
+    return _Live(previous, base, indexed, indexed if base is not None else {}, stale)
+
+
+@dataclass
+class _Sorting:
+    """The documents of the next generation as the diff sorts them."""
+
+    kept: list[Document] = field(default_factory=list)  # reused as they are
+    fresh: list[Document] = field(default_factory=list)  # chunked again
+    relisted: bool = False  # a kept document gained or lost a name with its content
+
+    def keep(self, doc: Document, also: list[str]) -> None:
+        self.relisted |= doc.also != also
+        self.kept.append(replace(doc, also=also) if doc.also != also else doc)
+
+    @property
+    def ids(self) -> set[str]:
+        return {d.doc_id for d in self.kept + self.fresh}
+
+
 def diff(
     cfg: Config,
     roots: list[Path] | None,
@@ -329,51 +371,79 @@ def diff(
     removed; the new and changed files are loaded and cleaned (a file that cannot be is
     skipped with its reason, and what was indexed from it is kept, as are the documents of
     a folder that could not be listed)."""
-    sources = cfg.paths.sources
-    previous = read_manifest(cfg.paths.index_dir)
-    base = None if rebuild else previous
-    if base is not None and base.index_mode != cfg.index.mode:
-        base = None  # another store holds no vectors to reuse: build afresh there
-    if base is not None:
-        check_model(base)
-    indexed = {d.doc_id: d for d in load_documents(_folder(cfg, previous))} if previous else {}
-    old_docs = indexed if base is not None else {}
-    # Another cleaner or chunker version: every document is processed again, but a chunk
-    # whose text did not change still reuses its vector.
-    stale = base is not None and base.pipeline != pipeline_fingerprint(cfg)
-    exts = cfg.ingest.extensions
+    live = _live(cfg, rebuild)
+    sources, exts = cfg.paths.sources, cfg.ingest.extensions
     present = scan_folders([sources], exts) if sources.is_dir() else Scan({}, [])
     named = present if roots is None else scan_folders(roots, exts, sources)
     # When the indexed chunks cannot be kept as they are (a rebuild, another store, another
     # pipeline), every document still in the sources folder is read again, not only those named.
-    reread = previous is not None and (base is None or stale)
+    reread = live.previous is not None and (live.base is None or live.stale)
     files = {**present.files, **named.files} if reread else named.files
     files = {doc_id: path for doc_id, path in files.items() if doc_id not in remove}
-    overrides = _overrides(sources, roots)
 
     hashes, errors = _hashes(files)
     # Indexed documents not read again take part with the hash they were indexed with, so a
     # file added under a new name is found identical to one indexed before.
-    held = {d.doc_id: d.content_hash for d in indexed.values() if d.doc_id not in remove}
-    aliases = same_content({**held, **hashes}, old_docs)
+    held = {i: d.content_hash for i, d in live.indexed.items() if i not in remove}
+    aliases = same_content({**held, **hashes}, live.old_docs)
     names: dict[str, list[str]] = {}
     for alias, canonical in aliases.items():
         names.setdefault(canonical, []).append(alias)
         if alias in files:
             summary.duplicates.append(Duplicate(str(files[alias]), canonical))
 
-    kept: list[Document] = []
-    fresh: list[Document] = []
-    relisted = False
+    sorting = _Sorting()
+    unique = {i: p for i, p in files.items() if i not in aliases}
+    _read(cfg, unique, _overrides(sources, roots), live, hashes, errors, names, sorting, summary)
+    unreadable = {u.path: u for u in present.unreadable + named.unreadable}.values()
+    _report_unreadable(unreadable, live.indexed, sorting.ids | aliases.keys(), summary)
+
+    # Every other indexed document stays (an alias is listed under the one indexed for it).
+    rest = [d for i, d in live.indexed.items() if i not in sorting.ids | aliases.keys()]
+    removed = sorted(d.doc_id for d in rest if d.doc_id in remove)
+    hidden = [u.prefix for u in unreadable]  # their files could not be seen, not gone
+    missing = []
+    for doc in (d for d in rest if d.doc_id not in remove):
+        if doc.doc_id not in present.files and not doc.doc_id.startswith(tuple(hidden)):
+            missing.append(doc.doc_id)
+        if doc.doc_id in live.old_docs and not live.stale:
+            sorting.keep(doc, names.get(doc.doc_id, []))  # not named, or its file is gone
+        else:  # chunked again from the text the index holds
+            sorting.fresh.append(replace(doc, also=names.get(doc.doc_id, [])))
+    sorting.relisted |= any(a in live.old_docs for a in aliases)  # were indexed on their own
+    plan = Plan(
+        live.previous,
+        live.base,
+        sorting.kept,
+        sorting.fresh,
+        removed,
+        live.stale,
+        sorted(missing),
+        sorting.relisted,
+    )
+    _summarize(plan, summary)
+    return plan
+
+
+def _read(
+    cfg: Config,
+    files: dict[str, Path],
+    overrides: dict[str, dict[str, str]],
+    live: _Live,
+    hashes: dict[str, str],
+    errors: dict[str, str],
+    names: dict[str, list[str]],
+    sorting: _Sorting,
+    summary: IngestSummary,
+) -> None:
+    """Each file: kept as indexed when its bytes and metadata did not change, else loaded
+    and cleaned; one that cannot be is a skip with its reason, and keeps what was indexed."""
     max_bytes = int(cfg.ingest.max_file_mb * 1_000_000)
     for doc_id, path in files.items():
-        if doc_id in aliases:
-            continue
-        old, data_hash, also = old_docs.get(doc_id), hashes[doc_id], names.get(doc_id, [])
-        same_input = old and old.content_hash == data_hash and not stale
+        old, data_hash, also = live.old_docs.get(doc_id), hashes[doc_id], names.get(doc_id, [])
+        same_input = old and old.content_hash == data_hash and not live.stale
         if old and same_input and not _manifest_changed(old, overrides, doc_id):
-            relisted |= old.also != also
-            kept.append(replace(old, also=also) if old.also != also else old)
+            sorting.keep(old, also)
             continue
         if data_hash:
             try:
@@ -384,7 +454,7 @@ def diff(
                 errors[doc_id] = f"failed: {describe_error(err)}"
             else:
                 doc.also = also
-                fresh.append(doc)
+                sorting.fresh.append(doc)
                 (summary.changed_docs if old is not None else summary.added_docs).append(doc_id)
                 summary.changed += old is not None
                 summary.added += old is None
@@ -392,17 +462,18 @@ def diff(
         note = "; what was indexed from it is kept" if old else ""
         summary.skipped.append(Skipped(str(path), errors[doc_id] + note, doc_id, data_hash))
         if old:
-            kept.append(old)  # keep what was indexed rather than lose it
+            sorting.kept.append(old)  # keep what was indexed rather than lose it
 
-    current = {d.doc_id for d in kept + fresh}
-    unreadable = {u.path: u for u in present.unreadable + named.unreadable}.values()
-    hidden = [u.prefix for u in unreadable]  # their files could not be seen, not gone
-    for folder in unreadable:
-        count = sum(
-            1
-            for d in indexed
-            if d.startswith(folder.prefix) and d not in current and d not in aliases
-        )
+
+def _report_unreadable(
+    folders: Iterable[Unreadable],
+    indexed: dict[str, Document],
+    placed: set[str],
+    summary: IngestSummary,
+) -> None:
+    """A folder that could not be listed is a skip; the documents indexed from it stay."""
+    for folder in folders:
+        count = sum(1 for i in indexed if i.startswith(folder.prefix) and i not in placed)
         summary.skipped.append(
             Skipped(
                 str(folder.path),
@@ -411,34 +482,16 @@ def diff(
             )
         )
 
-    removed, missing = [], []
-    for doc_id, doc in indexed.items():
-        if doc_id in current or doc_id in aliases:
-            continue  # an alias is listed under the document indexed for its content
-        if doc_id in remove:
-            removed.append(doc_id)
-            continue
-        if doc_id not in present.files and not any(doc_id.startswith(p) for p in hidden):
-            missing.append(doc_id)
-        also = names.get(doc_id, [])
-        relisted |= doc.also != also
-        doc = replace(doc, also=also) if doc.also != also else doc
-        if doc_id in old_docs and not stale:
-            kept.append(doc)  # not named, or its file is gone: it stays as indexed
-        else:
-            fresh.append(doc)  # chunked again from the text the index holds
-    dropped = [a for a in aliases if a in old_docs]  # indexed before on their own
-    plan = Plan(previous, base, kept, fresh, sorted(removed), stale, sorted(missing), relisted)
-    plan.relisted |= bool(dropped)
+
+def _summarize(plan: Plan, summary: IngestSummary) -> None:
     summary.removed_docs, summary.removed = plan.removed, len(plan.removed)
     summary.missing_docs = plan.missing
-    summary.unchanged = len(kept)
+    summary.unchanged = len(plan.kept)
     summary.documents = len(plan.documents)
     summary.flagged = flagged_documents(plan.documents)
     for d in plan.documents:
         summary.repaired_spans += d.clean_summary.get("mojibake_repaired", 0)
         summary.unrecoverable_spans += d.clean_summary.get("mojibake_unrecoverable", 0)
-    return plan
 
 
 def _hashes(files: dict[str, Path]) -> tuple[dict[str, str], dict[str, str]]:
