@@ -361,19 +361,8 @@ def test_feedback_is_one_record_per_answer_and_exported(
     )
     assert turns[0]["rating"] == "up"
 
-    toml = tmp_path / "assistant.toml"
-    toml.write_text(f'[paths]\ndata_dir = "{cfg.paths.data_dir}"\n', encoding="utf-8")
     for fmt in ("jsonl", "csv"):
-        out = tmp_path / f"feedback.{fmt}"
-        args = ["feedback", "export", "--format", fmt, "--out", str(out)]
-        run = subprocess.run(
-            [sys.executable, "-m", "assistant.cli", "--config", str(toml), *args],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert run.returncode == 0, run.stderr
+        out = export_feedback(cfg, tmp_path, fmt)
         if fmt == "jsonl":
             rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
         else:
@@ -381,6 +370,23 @@ def test_feedback_is_one_record_per_answer_and_exported(
                 rows = list(csv.DictReader(fh))
         exported = [r for r in rows if int(r["id"]) == record.id]
         assert exported and exported[0]["question"] == Q_INVEST
+
+
+def export_feedback(cfg: Config, folder: Path, fmt: str) -> Path:
+    """`assistant feedback export` run as staff run it, over the page's data folder."""
+    toml = folder / "assistant.toml"
+    toml.write_text(f'[paths]\ndata_dir = "{cfg.paths.data_dir}"\n', encoding="utf-8")
+    out = folder / f"feedback.{fmt}"
+    args = ["feedback", "export", "--format", fmt, "--out", str(out)]
+    run = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "--config", str(toml), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    return out
 
 
 def test_three_answers_each_commented_are_three_rows_and_export_safely(
@@ -394,18 +400,7 @@ def test_three_answers_each_commented_are_three_rows_and_export_safely(
         assert "已保存" in status
     rows = [r for r in FeedbackStore(feedback_path(cfg)).all() if r.comment in notes.values()]
     assert sorted((r.question, r.comment) for r in rows) == sorted(notes.items())
-    toml = tmp_path / "assistant.toml"
-    toml.write_text(f'[paths]\ndata_dir = "{cfg.paths.data_dir}"\n', encoding="utf-8")
-    out = tmp_path / "feedback.csv"
-    export = ["feedback", "export", "--format", "csv", "--out", str(out)]
-    run = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "--config", str(toml), *export],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode == 0, run.stderr
+    out = export_feedback(cfg, tmp_path, "csv")
     with out.open(encoding="utf-8-sig", newline="") as fh:
         cells = {r["question"]: r["comment"] for r in csv.DictReader(fh)}
     assert cells[Q_GDP] == "'=cmd|' /C calc'!A0"  # shown as text, never run
