@@ -103,7 +103,14 @@ def build_scaled(
     n_synth = len(real_docs) * (scale - 1)
     t = time.perf_counter()
     made_docs = synth.generate(real_docs, real.chunks, n_synth, seed, places)
+    # A made report byte-identical to an earlier one (it happens past some thousands) would be
+    # folded into it by the first real ingest, which would then rebuild the generation: it is
+    # not made twice, so the index is the one an ingest of these files keeps.
+    made_hashes = {d.content_hash for d in real_docs}
     for k, made in enumerate(made_docs):
+        if made.document.content_hash in made_hashes:
+            continue
+        made_hashes.add(made.document.content_hash)
         write_synthetic(dst.paths.sources, made.document)
         documents.append(made.document)
         chunks.extend(made.chunks)
