@@ -5,8 +5,10 @@ llama-index costs a second to import, which config loading and the extractive pa
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import ctypes.util
+import gc
 import sys
 import threading
 from collections.abc import Iterator, Sequence
@@ -33,6 +35,21 @@ from assistant.backends.model_thread import ModelThread
 # (path, n_ctx, threads, n_batch) -> (Llama, the lock its decoding takes)
 _LOADED: dict[tuple[str, int, int, int], tuple[Any, threading.Lock]] = {}
 _LOAD_LOCK = threading.Lock()
+
+
+@atexit.register
+def _unload() -> None:
+    """Free the models while the interpreter still stands (registered after the model
+    thread's own exit hook, so it runs first): freed during finalization instead,
+    llama.cpp's objects crashed the process on its way out."""
+    with _LOAD_LOCK:
+        loaded = [llama for llama, _ in _LOADED.values()]
+        _LOADED.clear()
+    for llama in loaded:
+        close = getattr(llama, "close", None)  # other holders keep a closed, inert object
+        if close is not None:
+            close()
+    gc.collect()
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ otherwise) lets idle OpenMP workers sleep between tokens instead of spinning on 
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import queue
@@ -32,8 +33,9 @@ class ModelThread:
 
     def __init__(self, nice: int) -> None:
         self.nice = nice
-        self._jobs: queue.Queue[Callable[[], None]] = queue.Queue()
-        threading.Thread(target=self._serve, name="local-model", daemon=True).start()
+        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._serve, name="local-model", daemon=True)
+        self._thread.start()
 
     def _serve(self) -> None:
         if self.nice:
@@ -41,8 +43,14 @@ class ModelThread:
                 os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.nice)
             except OSError as err:  # a platform without per-thread priorities: run as is
                 log.warning("local model runs at normal priority: %s", err)
-        while True:
-            self._jobs.get()()
+        while (job := self._jobs.get()) is not None:
+            job()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """End the thread once its current work is done (at exit: llama.cpp's OpenMP workers
+        belong to it, and a process that ended with it still waiting crashed on the way out)."""
+        self._jobs.put(None)
+        self._thread.join(timeout)
 
     def run(self, make: Callable[[], Iterable[Any]]) -> Iterator[Any]:
         """The items of `make()`, computed on the model's thread, handed over as they come.
@@ -80,6 +88,15 @@ class ModelThread:
 
 _THREADS: dict[int, ModelThread] = {}
 _LOCK = threading.Lock()
+
+
+@atexit.register
+def _stop_all() -> None:
+    with _LOCK:
+        threads = list(_THREADS.values())
+        _THREADS.clear()
+    for thread in threads:
+        thread.stop()
 
 
 def model_thread(nice: int) -> ModelThread:
