@@ -40,8 +40,8 @@ _LOAD_LOCK = threading.Lock()
 @atexit.register
 def _unload() -> None:
     """Free the models while the interpreter still stands (registered after the model
-    thread's own exit hook, so it runs first): freed during finalization instead,
-    llama.cpp's objects crashed the process on its way out."""
+    thread's own exit hook, so it runs first), not during finalization, when what their
+    destructors call may already be gone."""
     with _LOAD_LOCK:
         loaded = [llama for llama, _ in _LOADED.values()]
         _LOADED.clear()

@@ -47,8 +47,8 @@ class ModelThread:
             job()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """End the thread once its current work is done (at exit: llama.cpp's OpenMP workers
-        belong to it, and a process that ended with it still waiting crashed on the way out)."""
+        """End the thread once its current work is done: at exit, so that llama.cpp's OpenMP
+        workers, which belong to it, are not left waiting while the interpreter tears down."""
         self._jobs.put(None)
         self._thread.join(timeout)
 
