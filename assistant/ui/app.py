@@ -205,6 +205,19 @@ def _layout(service: Service, browser: gr.BrowserState) -> tuple[Page, sources_t
     return page, tab
 
 
+def _date_field(label: str, example: str, elem_id: str) -> gr.Textbox:
+    """A plain YYYY-MM-DD field (a year or a month is enough), checked when left."""
+    return gr.Textbox(
+        label=label,
+        info=f"如 {example}，可只写年份",
+        placeholder="YYYY-MM-DD",
+        max_lines=1,
+        scale=1,
+        min_width=150,
+        elem_id=elem_id,
+    )
+
+
 def _sidebar() -> tuple[Any, ...]:
     with gr.Sidebar(label="对话记录", open=True, width=290, elem_id="history-bar"):
         gr.HTML("<div class='bar-title'>对话记录</div>")
@@ -260,24 +273,8 @@ def _controls(service: Service) -> tuple[Any, ...]:
                 min_width=260,
                 elem_id="docs",
             )
-            date_from = gr.Textbox(
-                label="起始日期",
-                info="如 2019-06-30，可只写年份",
-                placeholder="YYYY-MM-DD",
-                max_lines=1,
-                scale=1,
-                min_width=150,
-                elem_id="date-from",
-            )
-            date_to = gr.Textbox(
-                label="截止日期",
-                info="如 2021-12-31，可只写年份",
-                placeholder="YYYY-MM-DD",
-                max_lines=1,
-                scale=1,
-                min_width=150,
-                elem_id="date-to",
-            )
+            date_from = _date_field("起始日期", "2019-06-30", "date-from")
+            date_to = _date_field("截止日期", "2021-12-31", "date-to")
         date_error = gr.HTML("", elem_id="date-error")
         with gr.Row(equal_height=True):
             backend = gr.Radio(
